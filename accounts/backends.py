@@ -1,0 +1,21 @@
+from django.contrib.auth.backends import ModelBackend
+
+
+class EmailBackend(ModelBackend):
+    """Sign-in by email address, whatever its case, for people who may sign in.
+
+    The person is found through get_by_natural_key, which matches the email
+    case-insensitively; an unusable password never matches, so invited contacts
+    who have not set a password cannot sign in. Beyond an active account, a
+    person needs a role that grants access somewhere (every role but Billing
+    and CEO), or to be CME staff: a former contact cannot sign in at all.
+    """
+
+    def user_can_authenticate(self, user):
+        if not super().user_can_authenticate(user):
+            return False
+        if user.is_staff:
+            return True
+        from contacts.models import ACCESS_ROLES
+
+        return user.contact_roles.filter(role__in=ACCESS_ROLES).exists()

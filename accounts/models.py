@@ -1,0 +1,94 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("A person needs an email address.")
+        user = self.model(email=self.normalize_email(email), **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person: a contact at one or more organizations, or CME staff.
+
+    Identified by email, unique whatever its case. A contact who has not set a
+    password (an unusable one) cannot sign in yet.
+    """
+
+    email = models.EmailField("email address", max_length=254)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    credentials = models.CharField(max_length=100, blank=True, help_text='For example "MD, MPH".')
+    job_title = models.CharField(max_length=150, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    is_staff = models.BooleanField("CME staff", default=False, help_text="May sign in to the admin.")
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    class Meta:
+        ordering = ["last_name", "first_name", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_ci_unique",
+                violation_error_message="A person with this email address already exists.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_full_name() or self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email)
+
+    def get_full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self):
+        return self.first_name or self.email
+
+    @property
+    def display_name(self):
+        """Name with credentials, as a directory prints it: "Jane Doe, MD"."""
+        name = self.get_full_name() or self.email
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+    @property
+    def has_set_password(self):
+        return self.has_usable_password()

@@ -1,0 +1,98 @@
+"""Fixtures shared by every app's tests: people, organizations, Chromium.
+
+Browser tests need Debian's Chromium at /usr/bin/chromium. Without it they are
+skipped, and the run ends with a banner saying so; with REQUIRE_BROWSER=1 a
+missing Chromium fails the run instead. Tests marked postgres are skipped, with
+a banner, on SQLite.
+"""
+
+import os
+import shutil
+
+import pytest
+from django.db import connection
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+_skipped = {"browser": 0, "postgres": 0}
+
+
+def _require_browser() -> bool:
+    return os.environ.get("REQUIRE_BROWSER", "") not in ("", "0", "false")
+
+
+def pytest_collection_modifyitems(config, items):
+    if any(item.get_closest_marker("browser") for item in items):
+        # Playwright's sync API runs an event loop in the test's thread.
+        os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _skipped["postgres"] += 1
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if item.get_closest_marker("browser") and not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        if _require_browser():
+            pytest.fail(f"REQUIRE_BROWSER=1 but Chromium is not at {CHROMIUM}", pytrace=False)
+        _skipped["browser"] += 1
+        pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install -y chromium)")
+
+
+def pytest_terminal_summary(terminalreporter):
+    lines = []
+    if _skipped["browser"]:
+        lines.append(
+            f"{_skipped['browser']} BROWSER TESTS WERE SKIPPED: Chromium is not installed (apt-get install -y chromium)."
+        )
+    if _skipped["postgres"]:
+        lines.append(
+            f"{_skipped['postgres']} POSTGRESQL TESTS WERE SKIPPED: this run used SQLite (.ci/run also runs them on PostgreSQL)."
+        )
+    if lines:
+        terminalreporter.write_sep("!", "SKIPPED FOR LACK OF A SERVICE", red=True, bold=True)
+        for line in lines:
+            terminalreporter.write_line(line, red=True, bold=True)
+        terminalreporter.write_sep("!", red=True, bold=True)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server, settings):
+    """A fresh browser page; emails link to the live server."""
+    settings.SITE_URL = live_server.url
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def assert_accessible():
+    """Run axe-core on the page and fail with the violations listed."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+
+    def check(page):
+        results = axe.run(page)
+        violations = results.response["violations"]
+        assert not violations, f"axe found {len(violations)} violation(s) on {page.url}:\n" + results.generate_report()
+
+    return check

@@ -1,0 +1,262 @@
+import unicodedata
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class Role(models.TextChoices):
+    PRIMARY = "primary", "Primary Contact"
+    BILLING = "billing", "Billing Contact"
+    CEO = "ceo", "CEO Contact"
+    STAFF = "staff", "Staff"
+    WEBSITE = "website", "Website Contact"
+    TECHNICAL = "technical", "Technical Contact"
+    MEDICAL_DIRECTOR = "medical_director", "Medical Director"
+
+
+# Every role but Staff has at most one holder per organization.
+SINGULAR_ROLES = [role for role in Role if role != Role.STAFF]
+# Billing and CEO contacts receive mail but never sign in through these roles.
+NO_ACCESS_ROLES = [Role.BILLING, Role.CEO]
+ACCESS_ROLES = [role for role in Role if role not in NO_ACCESS_ROLES]
+
+ROLE_PURPOSES = {
+    Role.PRIMARY: "Receives official communications and newsletters; first point of contact for accreditation questions.",
+    Role.BILLING: "Receives invoices. When unset, invoices go to the Primary Contact.",
+    Role.CEO: "The executive ultimately responsible for the accredited CME program.",
+    Role.STAFF: "Anyone the organization wants to have access to its records.",
+    Role.WEBSITE: "Published in the public directory. When unset, the Primary Contact is published.",
+    Role.TECHNICAL: "Responsible for the information systems and technical updates.",
+    Role.MEDICAL_DIRECTOR: "Medical leadership; oversees strategic operations.",
+}
+
+
+class AccreditationStatus(models.TextChoices):
+    PROVISIONAL = "provisional", "Provisional Accreditation"
+    ACCREDITATION = "accreditation", "Accreditation"
+    COMMENDATION = "commendation", "Accreditation with Commendation"
+    PROBATION = "probation", "Probation"
+    NONACCREDITATION = "nonaccreditation", "Nonaccreditation"
+
+
+# Statuses under which a provider is accredited and may appear in the directory.
+ACCREDITED_STATUSES = [
+    AccreditationStatus.PROVISIONAL,
+    AccreditationStatus.ACCREDITATION,
+    AccreditationStatus.COMMENDATION,
+    AccreditationStatus.PROBATION,
+]
+
+
+def search_normalize(text: str) -> str:
+    """Lower case without accents: "Café  Médical" -> "cafe medical"."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())
+
+
+def stale_before():
+    """Confirmations older than this are stale."""
+    return timezone.now() - timedelta(days=settings.CONTACTS_CONFIRM_PERIOD_DAYS)
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The organizations this person may see on the site.
+
+        CME staff are not scoped here: they review organizations in the admin.
+        A person is affiliated with an organization while they hold a role
+        there that grants access (every role but Billing and CEO).
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self.filter(pk__in=ContactRole.objects.filter(person=user, role__in=ACCESS_ROLES).values("organization"))
+
+    def with_roster(self):
+        """Prefetch each organization's roles and their holders in one query."""
+        return self.prefetch_related(
+            models.Prefetch(
+                "roles",
+                queryset=ContactRole.objects.select_related("person").order_by(
+                    "person__last_name", "person__first_name", "pk"
+                ),
+            )
+        )
+
+    def stale(self):
+        return self.filter(Q(contacts_confirmed_at__isnull=True) | Q(contacts_confirmed_at__lt=stale_before()))
+
+    def in_directory(self):
+        return self.filter(listed_in_directory=True, accreditation_status__in=ACCREDITED_STATUSES)
+
+
+class Organization(models.Model):
+    """An accredited (or applying) CME provider.
+
+    Created only together with its primary contact: see
+    contacts.services.organization_create.
+    """
+
+    name = models.CharField(max_length=200)
+    provider_id = models.CharField("provider ID", max_length=20, unique=True)
+    accreditor = models.CharField(max_length=100, default="CMA")
+    accreditation_status = models.CharField(
+        max_length=20, choices=AccreditationStatus.choices, default=AccreditationStatus.PROVISIONAL
+    )
+    accreditation_start = models.DateField("term start", null=True, blank=True)
+    accreditation_end = models.DateField("term end", null=True, blank=True)
+    street_address = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, default="CA", blank=True)
+    zip_code = models.CharField("ZIP", max_length=10, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    website = models.URLField(blank=True)
+    listed_in_directory = models.BooleanField("listed in the public directory", default=True)
+    contacts_confirmed_at = models.DateTimeField("contacts last confirmed", null=True, blank=True)
+    contacts_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Lower-case, accent-free "name city", kept by save(); the directory searches it.
+    search_text = models.CharField(max_length=310, editable=False, default="")
+
+    history = HistoricalRecords(excluded_fields=["search_text"])
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(accreditation_status__in=AccreditationStatus.values),
+                name="contacts_organization_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(accreditation_start__isnull=True)
+                | Q(accreditation_end__isnull=True)
+                | Q(accreditation_end__gte=models.F("accreditation_start")),
+                name="contacts_organization_term_ordered",
+                violation_error_message="The term cannot end before it starts.",
+            ),
+        ]
+        indexes = [models.Index(fields=["accreditation_status", "name"])]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_text = search_normalize(f"{self.name} {self.city}")
+        if kwargs.get("update_fields") is not None and {"name", "city"} & set(kwargs["update_fields"]):
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("contacts:profile", args=[self.pk])
+
+    # The roster. Each reads self.roles.all(), so a prefetch (with_roster) serves them all.
+
+    def holders(self, role):
+        return [r.person for r in self.roles.all() if r.role == role]
+
+    def holder(self, role):
+        people = self.holders(role)
+        return people[0] if people else None
+
+    @property
+    def primary_contact(self):
+        """Official communications and newsletters go to the Primary Contact."""
+        return self.holder(Role.PRIMARY)
+
+    def invoice_recipient(self):
+        """(person, is_fallback): the Billing Contact, else the Primary Contact."""
+        billing = self.holder(Role.BILLING)
+        return (billing, False) if billing else (self.primary_contact, True)
+
+    def published_contact(self):
+        """(person, is_fallback): the Website Contact, else the Primary Contact."""
+        website = self.holder(Role.WEBSITE)
+        return (website, False) if website else (self.primary_contact, True)
+
+    def official_contact(self):
+        return self.primary_contact
+
+    def unfilled_roles(self):
+        held = {r.role for r in self.roles.all()}
+        return [role for role in Role if role not in held and role != Role.PRIMARY]
+
+    @property
+    def contacts_are_stale(self):
+        return self.contacts_confirmed_at is None or self.contacts_confirmed_at < stale_before()
+
+
+class ContactRole(models.Model):
+    """One person holding one role at one organization."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="roles")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contact_roles")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization", "role", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="contacts_contactrole_role_valid"),
+            models.UniqueConstraint(
+                fields=["organization", "role"],
+                condition=~Q(role=Role.STAFF),
+                name="contacts_contactrole_one_holder_per_singular_role",
+                violation_error_message="This organization already has someone in that role.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "person", "role"],
+                name="contacts_contactrole_person_role_once",
+                violation_error_message="This person already holds that role at this organization.",
+            ),
+        ]
+        indexes = [models.Index(fields=["person", "role"])]
+
+    def __str__(self):
+        return f"{self.person} — {self.get_role_display()} at {self.organization}"
+
+
+class EmailLog(models.Model):
+    """Every email the system sent or tried to send."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", "System access granted"
+        PRIMARY_HANDOVER = "primary_handover", "Primary contact hand-over"
+        REMINDER = "reminder", "Update reminder"
+        PASSWORD_RESET = "password_reset", "Password reset"
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    to_email = models.EmailField("recipient")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+    subject = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        indexes = [models.Index(fields=["organization", "kind", "status", "sent_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.to_email}"

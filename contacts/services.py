@@ -1,0 +1,243 @@
+"""Every write that touches the roster goes through one of these functions.
+
+The site, the admin, the management commands and the demo data all call them,
+so each rule of the roster exists once. Each refuses an illegal request with a
+ValidationError that carries a readable message.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from contacts.emails import absolute_url, email_send
+from contacts.models import ACCESS_ROLES, ContactRole, EmailLog, Organization, Role
+
+User = get_user_model()
+
+PRIMARY_CANNOT_BE_REMOVED = "The Primary Contact cannot be removed. Hand the role over to someone else first."
+PRIMARY_ONLY_BY_TRANSFER = "The Primary Contact changes only by handing the role over."
+ALREADY_PRIMARY = "{person} is already the Primary Contact."
+ROLE_ALREADY_FILLED = "{organization} already has a {role}: {person}. Replace them instead."
+ROLE_ALREADY_HELD = "{person} already holds the {role} role at {organization}."
+NOT_A_ROLE = "“{role}” is not a contact role."
+
+
+def _lock(organization: Organization) -> Organization:
+    """Serialize roster changes of one organization on its row."""
+    return Organization.objects.select_for_update().get(pk=organization.pk)
+
+
+def _save(instance, by):
+    instance._history_user = by
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+def organization_create(*, primary, by=None, **fields) -> Organization:
+    """Create an organization together with its Primary Contact, in one transaction."""
+    with transaction.atomic():
+        organization = _save(Organization(**fields), by)
+        invite = _grants_first_access(primary, Role.PRIMARY)
+        _role_create(organization=organization, person=primary, role=Role.PRIMARY, by=by)
+        if invite:
+            invitation_send(person=primary, organization=organization, by=by)
+    return organization
+
+
+def organization_update(*, organization: Organization, by, **fields) -> Organization:
+    for name, value in fields.items():
+        setattr(organization, name, value)
+    with transaction.atomic():
+        return _save(organization, by)
+
+
+def person_get_or_create(*, email: str, **details) -> tuple:
+    """The person with this email (whatever its case), else a new one without a password."""
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid email address."}) from None
+    person = User.objects.filter(email__iexact=email).first()
+    if person:
+        return person, False
+    details = {key: value for key, value in details.items() if value is not None}
+    person = User(email=User.objects.normalize_email(email), **details)
+    person.set_unusable_password()
+    with transaction.atomic():
+        _save(person, None)
+    return person, True
+
+
+def _role_create(*, organization, person, role, by) -> ContactRole:
+    """Insert one role row; the caller holds the organization's lock."""
+    conflict = _conflict(organization, person, role)
+    if conflict:
+        raise ValidationError(conflict)
+    contact_role = ContactRole(organization=organization, person=person, role=role, assigned_by=by)
+    contact_role._history_user = by
+    try:
+        with transaction.atomic():
+            contact_role.save()
+    except IntegrityError:
+        # A writer that did not take the lock got there first; the constraint said no.
+        raise ValidationError(
+            _conflict(organization, person, role) or "That role changed meanwhile; try again."
+        ) from None
+    return contact_role
+
+
+def _conflict(organization, person, role) -> str | None:
+    label = Role(role).label
+    if ContactRole.objects.filter(organization=organization, person=person, role=role).exists():
+        return ROLE_ALREADY_HELD.format(person=person, role=label, organization=organization)
+    if role != Role.STAFF:
+        holder = ContactRole.objects.filter(organization=organization, role=role).select_related("person").first()
+        if holder:
+            return ROLE_ALREADY_FILLED.format(organization=organization, role=label, person=holder.person)
+    return None
+
+
+def _check_role(role):
+    if role not in Role.values:
+        raise ValidationError(NOT_A_ROLE.format(role=role))
+    if role == Role.PRIMARY:
+        raise ValidationError(PRIMARY_ONLY_BY_TRANSFER)
+
+
+def _grants_first_access(person, role) -> bool:
+    """True when this role is the person's first that lets them sign in."""
+    return (
+        role in ACCESS_ROLES
+        and not person.has_usable_password()
+        and not ContactRole.objects.filter(person=person, role__in=ACCESS_ROLES).exists()
+    )
+
+
+def role_assign(*, organization: Organization, person, role: str, by) -> ContactRole:
+    """Give a person a role; a new contact with access gets the invitation email."""
+    _check_role(role)
+    with transaction.atomic():
+        organization = _lock(organization)
+        invite = _grants_first_access(person, role)
+        contact_role = _role_create(organization=organization, person=person, role=role, by=by)
+        if invite:
+            invitation_send(person=person, organization=organization, by=by)
+    return contact_role
+
+
+def contact_add(*, organization: Organization, email: str, role: str, by, **details) -> ContactRole:
+    """Add a contact by email: the known person if the email is known, else a new one.
+
+    details: first_name, last_name, credentials, job_title, phone (used only for a new person).
+    """
+    _check_role(role)
+    with transaction.atomic():
+        person, _created = person_get_or_create(email=email, **details)
+        return role_assign(organization=organization, person=person, role=role, by=by)
+
+
+def role_replace(*, organization: Organization, role: str, to, by) -> ContactRole:
+    """Put `to` in a singular role, replacing its holder if there is one."""
+    if role == Role.PRIMARY:
+        return primary_contact_transfer(organization=organization, to=to, by=by)
+    _check_role(role)
+    if role == Role.STAFF:
+        raise ValidationError("Staff has no single holder to replace; add or remove staff instead.")
+    with transaction.atomic():
+        organization = _lock(organization)
+        current = ContactRole.objects.filter(organization=organization, role=role).first()
+        if current and current.person_id == to.pk:
+            raise ValidationError(ROLE_ALREADY_HELD.format(person=to, role=Role(role).label, organization=organization))
+        invite = _grants_first_access(to, role)
+        if current:
+            current._history_user = by
+            current.delete()
+        contact_role = _role_create(organization=organization, person=to, role=role, by=by)
+        if invite:
+            invitation_send(person=to, organization=organization, by=by)
+    return contact_role
+
+
+def role_remove(*, contact_role: ContactRole, by) -> None:
+    """Take a role from its holder; their last role gone, their access ends at once."""
+    if contact_role.role == Role.PRIMARY:
+        raise ValidationError(PRIMARY_CANNOT_BE_REMOVED)
+    with transaction.atomic():
+        _lock(contact_role.organization)
+        contact_role._history_user = by
+        contact_role.delete()
+
+
+def primary_contact_transfer(*, organization: Organization, to, by) -> ContactRole:
+    """Hand the Primary Contact role to `to`; both the previous and the new primary are emailed.
+
+    The organization's row is locked first, so two hand-overs at the same moment
+    run one after the other and end with one primary. The primary row is updated
+    in place: there is never a moment with none or two.
+    """
+    with transaction.atomic():
+        organization = _lock(organization)
+        current = ContactRole.objects.select_related("person").get(organization=organization, role=Role.PRIMARY)
+        previous = current.person
+        if previous.pk == to.pk:
+            raise ValidationError(ALREADY_PRIMARY.format(person=to))
+        invite = _grants_first_access(to, Role.PRIMARY)
+        current.person = to
+        current.assigned_by = by
+        current.assigned_at = timezone.now()
+        current._history_user = by
+        current.save()
+        if invite:
+            invitation_send(person=to, organization=organization, by=by)
+        subject = f"Primary Contact for {organization} changed"
+        context = {
+            "previous": previous,
+            "new": to,
+            "by": by,
+            "profile_url": absolute_url(organization.get_absolute_url()),
+        }
+        for recipient in (previous, to):
+            email_send(
+                kind=EmailLog.Kind.PRIMARY_HANDOVER,
+                to=recipient,
+                subject=subject,
+                template="primary_handover",
+                context=context,
+                organization=organization,
+            )
+    return current
+
+
+def contacts_confirm(*, organization: Organization, by) -> Organization:
+    """Record that `by` confirmed the organization's contacts are current, now."""
+    with transaction.atomic():
+        organization = _lock(organization)
+        organization.contacts_confirmed_at = timezone.now()
+        organization.contacts_confirmed_by = by
+        return _save(organization, by)
+
+
+def invitation_url(person) -> str:
+    uid = urlsafe_base64_encode(force_bytes(person.pk))
+    token = default_token_generator.make_token(person)
+    return absolute_url(reverse("accounts:invitation", args=[uid, token]))
+
+
+def invitation_send(*, person, organization: Organization, by) -> EmailLog:
+    """Email the "system access granted — set your password" link."""
+    return email_send(
+        kind=EmailLog.Kind.INVITATION,
+        to=person,
+        subject="PARS contacts: system access granted — set your password",
+        template="invitation",
+        context={"invitation_url": invitation_url(person), "by": by},
+        organization=organization,
+    )
