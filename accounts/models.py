@@ -42,7 +42,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     password (an unusable one) cannot sign in yet.
     """
 
-    email = models.EmailField("email address", max_length=254)
+    email = models.EmailField("email address", max_length=254, unique=True)
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     credentials = models.CharField(max_length=100, blank=True, help_text='For example "MD, MPH".')
