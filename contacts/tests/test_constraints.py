@@ -1,0 +1,125 @@
+"""Each database constraint rejects its violation and allows its legal neighbour.
+
+These write rows directly, past the services, to prove the database itself says no.
+"""
+
+from datetime import date
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from accounts.tests.factories import UserFactory
+from contacts.models import ContactRole, Organization, Role
+from contacts.tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+def add_role(organization, role, person=None):
+    return ContactRole.objects.create(organization=organization, person=person or UserFactory(), role=role)
+
+
+def test_role_outside_the_seven_is_refused_by_the_database():
+    organization = OrganizationFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        add_role(organization, "janitor")
+
+
+def test_each_of_the_seven_roles_is_accepted_by_the_database():
+    organization = OrganizationFactory()
+    for role in Role.values:
+        if role != Role.PRIMARY:
+            add_role(organization, role)
+    assert sorted(organization.roles.values_list("role", flat=True)) == sorted(Role.values)
+
+
+@pytest.mark.parametrize("role", [Role.BILLING, Role.CEO, Role.WEBSITE, Role.TECHNICAL, Role.MEDICAL_DIRECTOR])
+def test_second_holder_of_a_singular_role_is_refused_by_the_database(role):
+    organization = OrganizationFactory()
+    add_role(organization, role)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        add_role(organization, role)
+
+
+def test_two_staff_at_one_organization_are_allowed():
+    organization = OrganizationFactory()
+    add_role(organization, Role.STAFF)
+    add_role(organization, Role.STAFF)
+    assert organization.roles.filter(role=Role.STAFF).count() == 2
+
+
+def test_same_singular_role_at_two_organizations_is_allowed():
+    person = UserFactory()
+    first, second = OrganizationFactory(), OrganizationFactory()
+    add_role(first, Role.BILLING, person)
+    add_role(second, Role.BILLING, person)
+    assert person.contact_roles.filter(role=Role.BILLING).count() == 2
+
+
+def test_person_holding_the_same_role_twice_at_one_organization_is_refused_by_the_database():
+    organization = OrganizationFactory()
+    person = UserFactory()
+    add_role(organization, Role.STAFF, person)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        add_role(organization, Role.STAFF, person)
+
+
+def test_one_person_in_two_roles_at_one_organization_is_allowed():
+    organization = OrganizationFactory()
+    person = UserFactory()
+    add_role(organization, Role.STAFF, person)
+    add_role(organization, Role.TECHNICAL, person)
+    assert set(person.contact_roles.values_list("role", flat=True)) == {Role.STAFF, Role.TECHNICAL}
+
+
+def test_second_primary_is_refused_by_the_database():
+    organization = OrganizationFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        add_role(organization, Role.PRIMARY)
+
+
+def test_primary_of_one_organization_may_be_primary_of_another():
+    person = UserFactory()
+    OrganizationFactory(primary=person)
+    OrganizationFactory(primary=person)
+    assert person.contact_roles.filter(role=Role.PRIMARY).count() == 2
+
+
+def test_email_differing_only_in_case_is_refused_by_the_database():
+    User.objects.create(email="Jane@X.org")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(email="jane@x.org")
+
+
+def test_same_local_part_at_another_domain_is_allowed():
+    User.objects.create(email="Jane@X.org")
+    User.objects.create(email="jane@y.org")
+    assert User.objects.filter(email__istartswith="jane@").count() == 2
+
+
+def test_accreditation_term_ending_before_it_starts_is_refused_by_the_database():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Organization.objects.create(
+            name="Backwards Term",
+            provider_id="CA90001",
+            accreditation_start=date(2026, 1, 1),
+            accreditation_end=date(2025, 12, 31),
+        )
+
+
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        (date(2026, 1, 1), date(2026, 1, 1)),
+        (date(2026, 1, 1), date(2030, 1, 1)),
+        (None, date(2030, 1, 1)),
+        (None, None),
+    ],
+)
+def test_accreditation_term_in_order_or_open_is_allowed(start, end):
+    # Through the factory: on PostgreSQL an organization must commit with its primary.
+    OrganizationFactory(provider_id="CA90002", accreditation_start=start, accreditation_end=end)
+    assert Organization.objects.filter(provider_id="CA90002").exists()
