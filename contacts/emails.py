@@ -24,11 +24,14 @@ def email_send(
     context: dict,
     organization=None,
     connection=None,
+    save: bool = True,
 ) -> EmailLog:
     """Send one text-and-HTML email to a person and record it in the email log.
 
     A failure to send is logged with its error, not raised: the change that
-    caused the email stands, and the log shows who did not get it.
+    caused the email stands, and the log shows who did not get it. With
+    save=False the log is returned unsaved, for a caller that sends many
+    emails and writes their logs together with bulk_create.
     """
     context = {"person": to, "organization": organization, "SUPPORT_EMAIL": settings.SUPPORT_EMAIL, **context}
     message = EmailMultiAlternatives(
@@ -45,5 +48,6 @@ def email_send(
         logger.warning("Email %s to %s failed: %s", kind, to.email, exc)
         log.status = EmailLog.Status.FAILED
         log.error = f"{type(exc).__name__}: {exc}"
-    log.save()
+    if save:
+        log.save()
     return log
