@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from accounts.tests.factories import UserFactory
 from contacts.models import ContactRole, Organization, Role
@@ -123,3 +123,95 @@ def test_accreditation_term_in_order_or_open_is_allowed(start, end):
     # Through the factory: on PostgreSQL an organization must commit with its primary.
     OrganizationFactory(provider_id="CA90002", accreditation_start=start, accreditation_end=end)
     assert Organization.objects.filter(provider_id="CA90002").exists()
+
+
+# Exactly one primary, at commit: the deferred constraint trigger (PostgreSQL only; nothing on SQLite).
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_deleting_the_primary_row_fails_at_commit():
+    organization = OrganizationFactory()
+    with pytest.raises(IntegrityError, match="exactly one primary"), transaction.atomic():
+        ContactRole.objects.filter(organization=organization, role=Role.PRIMARY).delete()
+        # The statement itself goes through; the commit is refused.
+        assert not organization.roles.filter(role=Role.PRIMARY).exists()
+    assert organization.roles.filter(role=Role.PRIMARY).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_raw_sql_delete_of_the_primary_is_refused():
+    organization = OrganizationFactory()
+    with pytest.raises(IntegrityError, match="exactly one primary"), connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM contacts_contactrole WHERE organization_id = %s AND role = 'primary'", [organization.pk]
+        )
+    assert organization.roles.filter(role=Role.PRIMARY).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_demoting_the_primary_row_to_staff_fails_at_commit():
+    organization = OrganizationFactory()
+    with pytest.raises(IntegrityError, match="exactly one primary"):
+        ContactRole.objects.filter(organization=organization, role=Role.PRIMARY).update(role=Role.STAFF)
+    assert organization.roles.filter(role=Role.PRIMARY).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_organization_inserted_without_a_primary_fails_at_commit():
+    with pytest.raises(IntegrityError, match="exactly one primary"), transaction.atomic():
+        Organization.objects.create(name="No Primary Medical Group", provider_id="CA90010")
+    assert not Organization.objects.filter(provider_id="CA90010").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_organization_inserted_with_its_primary_in_the_same_transaction_commits():
+    with transaction.atomic():
+        organization = Organization.objects.create(name="With Primary Medical Group", provider_id="CA90011")
+        ContactRole.objects.create(organization=organization, person=UserFactory(), role=Role.PRIMARY)
+    assert organization.roles.filter(role=Role.PRIMARY).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_second_primary_is_refused_at_once():
+    organization = OrganizationFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ContactRole.objects.create(organization=organization, person=UserFactory(), role=Role.PRIMARY)
+    assert organization.roles.filter(role=Role.PRIMARY).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_primary_replaced_by_delete_and_insert_in_one_transaction_commits():
+    organization = OrganizationFactory()
+    new = UserFactory()
+    with transaction.atomic():
+        organization.roles.filter(role=Role.PRIMARY).delete()
+        ContactRole.objects.create(organization=organization, person=new, role=Role.PRIMARY)
+    assert organization.roles.get(role=Role.PRIMARY).person == new
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_moving_the_primary_row_to_another_organization_fails_at_commit():
+    first, second = OrganizationFactory(), OrganizationFactory()
+    with pytest.raises(IntegrityError, match="exactly one primary"), transaction.atomic():
+        second.roles.filter(role=Role.PRIMARY).delete()
+        first.roles.filter(role=Role.PRIMARY).update(organization=second)
+    assert first.roles.filter(role=Role.PRIMARY).count() == 1
+    assert second.roles.filter(role=Role.PRIMARY).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_deleting_the_whole_organization_is_allowed():
+    organization = OrganizationFactory()
+    ContactRole.objects.create(organization=organization, person=UserFactory(), role=Role.STAFF)
+    organization.delete()
+    assert not Organization.objects.filter(pk=organization.pk).exists()
+    assert not ContactRole.objects.filter(organization_id=organization.pk).exists()
