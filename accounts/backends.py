@@ -19,3 +19,10 @@ class EmailBackend(ModelBackend):
         from contacts.models import ACCESS_ROLES
 
         return user.contact_roles.filter(role__in=ACCESS_ROLES).exists()
+
+
+def throttle_username(request, credentials=None) -> str:
+    """The address django-axes counts failed sign-ins against: trimmed, lower case."""
+    source = credentials or getattr(request, "POST", {})
+    username = source.get("username")
+    return (username or "").strip().lower()

@@ -1,44 +1,67 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.urls import reverse
+
+from accounts.backends import EmailBackend
 
 User = get_user_model()
 
+INVALID_LOGIN = (
+    "That email address and password do not match an account that may sign in. "
+    "Check them and try again, or reset your password."
+)
 EMAIL_TAKEN = "Another person already uses this email address."
 CURRENT_PASSWORD_NEEDED = "Enter your current password to change your email address."
 CURRENT_PASSWORD_WRONG = "That is not your current password."
 
 
 class SignInForm(AuthenticationForm):
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": "That email address and password do not match an account that may sign in. Both are case-sensitive except the email.",
-    }
+    """Email and password. One message for every refusal, so it never tells which rule applied.
+
+    django-axes counts failures per address in lower case (accounts.backends.throttle_username).
+    """
+
+    error_messages = {**AuthenticationForm.error_messages, "invalid_login": INVALID_LOGIN}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "Email address"
-        self.fields["username"].widget.attrs.update({"autocomplete": "email", "type": "email"})
+        self.fields["username"].widget = forms.EmailInput(
+            attrs={"autocomplete": "email", "autofocus": True, "maxlength": 254}
+        )
 
 
 class LoggedPasswordResetForm(PasswordResetForm):
-    """Django's reset form, its email sent and logged like every other email."""
+    """Django's reset form, its email sent and logged like every other email.
+
+    A link goes to every person who may sign in (EmailBackend's rule), including
+    an invited contact who has not set a password yet: their invitation may have
+    expired or been lost, and this is how they get a new link. Nobody else gets
+    one, and the page answers the same either way.
+    """
+
+    def get_users(self, email):
+        backend = EmailBackend()
+        people = User.objects.filter(email__iexact=email, is_active=True)
+        return (person for person in people if backend.user_can_authenticate(person))
 
     def send_mail(
         self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
     ):
         from django.template.loader import render_to_string
 
-        from contacts.emails import email_send
+        from contacts.emails import absolute_url, email_send
         from contacts.models import EmailLog
 
         subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        reset_path = reverse("accounts:password_reset_confirm", args=[context["uid"], context["token"]])
         email_send(
             kind=EmailLog.Kind.PASSWORD_RESET,
             to=context["user"],
             subject=subject,
             template="password_reset",
-            context=context,
+            context={**context, "reset_url": absolute_url(reset_path)},
         )
 
 
@@ -56,6 +79,13 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "credentials", "job_title", "phone", "email"]
+        widgets = {
+            "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
+            "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
+            "job_title": forms.TextInput(attrs={"autocomplete": "organization-title"}),
+            "phone": forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+        }
 
     def clean_email(self):
         email = User.objects.normalize_email(self.cleaned_data["email"].strip())
@@ -63,10 +93,13 @@ class ProfileForm(forms.ModelForm):
             raise forms.ValidationError(EMAIL_TAKEN)
         return email
 
+    def email_changed(self) -> bool:
+        email = self.cleaned_data.get("email")
+        return bool(email) and email.lower() != (self.initial.get("email") or "").lower()
+
     def clean(self):
         cleaned = super().clean()
-        email = cleaned.get("email")
-        if email and email.lower() != (self.initial.get("email") or "").lower():
+        if self.email_changed():
             password = cleaned.get("current_password")
             if not password:
                 self.add_error("current_password", CURRENT_PASSWORD_NEEDED)

@@ -1,17 +1,51 @@
+from axes.utils import reset as axes_reset
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.urls import reverse_lazy
 from django.views.generic import UpdateView
 
+from accounts.backends import EmailBackend
 from accounts.forms import LoggedPasswordResetForm, ProfileForm, SignInForm
+from contacts.models import ACCESS_ROLES
+
+User = get_user_model()
+
+SIGNED_OUT = "You are signed out."
+PASSWORD_CHANGED = "Your password is changed."
+INVITATION_ACCEPTED = "Your password is set and you are signed in."
+PROFILE_SAVED = "Your profile is saved."
 
 
 class SignInView(auth_views.LoginView):
-    """Anyone: sign in with email and password. Failed attempts are throttled by django-axes."""
+    """Anyone: sign in with email and password. Failed attempts are throttled by django-axes.
+
+    A person already signed in goes straight on to the dashboard (or ?next).
+    """
 
     form_class = SignInForm
     redirect_authenticated_user = True
+
+
+class SignOutView(auth_views.LogoutView):
+    """A signed-in person: sign out, by POST only (the navigation bar's button)."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, SIGNED_OUT)
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """A signed-in person: change their password, giving the current one."""
+
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, PASSWORD_CHANGED)
+        return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -21,11 +55,40 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
 
-class InvitationView(auth_views.PasswordResetConfirmView):
+class LinkForPeopleWhoMaySignInMixin:
+    """A set-password link from an email works only while its person may still sign in.
+
+    Removed from their last role since the email was sent, the person gets the
+    "used or expired" page rather than a password for an account without access.
+    Setting a password through the link proves the person holds the mailbox, so
+    it also lifts a sign-in pause (django-axes lockout) on their address.
+    """
+
+    def get_user(self, uidb64):
+        person = super().get_user(uidb64)
+        if person is not None and not EmailBackend().user_can_authenticate(person):
+            return None
+        return person
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # SignInForm hands django-axes the address in lower case.
+        axes_reset(username=form.user.email.lower())
+        return response
+
+
+class PasswordResetConfirmView(LinkForPeopleWhoMaySignInMixin, auth_views.PasswordResetConfirmView):
+    """The holder of a reset link: choose a new password. A used or expired link says so."""
+
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class InvitationView(LinkForPeopleWhoMaySignInMixin, auth_views.PasswordResetConfirmView):
     """An invited contact: set a first password from the "system access granted" link.
 
     The token is Django's reset token: it expires after PASSWORD_RESET_TIMEOUT and
-    stops working once a password is set, so a used link cannot be reused.
+    stops working once a password is set, so a used link cannot be reused. Once the
+    password is set, the person is signed in and lands on the dashboard.
     """
 
     template_name = "accounts/invitation.html"
@@ -33,23 +96,37 @@ class InvitationView(auth_views.PasswordResetConfirmView):
     post_reset_login_backend = "accounts.backends.EmailBackend"
     success_url = reverse_lazy("contacts:dashboard")
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.validlink:
+            context["person"] = self.user
+            context["organizations"] = sorted(
+                {
+                    role.organization.name
+                    for role in self.user.contact_roles.filter(role__in=ACCESS_ROLES).select_related("organization")
+                }
+            )
+        return context
+
     def form_valid(self, form):
         response = super().form_valid(form)
-        messages.success(self.request, "Your password is set and you are signed in.")
+        messages.success(self.request, INVITATION_ACCEPTED)
         return response
 
 
 class ProfileUpdateView(LoginRequiredMixin, UpdateView):
-    """A signed-in person: edit their own details ("Edit My Profile")."""
+    """A signed-in person: edit their own details ("Edit My Profile"), nobody else's."""
 
     form_class = ProfileForm
     template_name = "accounts/profile_form.html"
     success_url = reverse_lazy("accounts:profile")
 
     def get_object(self, queryset=None):
-        return self.request.user
+        # A copy: a form that fails validation still writes what was typed onto its
+        # instance, and request.user must stay the person as saved (the page header uses it).
+        return User.objects.get(pk=self.request.user.pk)
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        messages.success(self.request, "Your profile is saved.")
+        messages.success(self.request, PROFILE_SAVED)
         return response
