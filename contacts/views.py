@@ -1,10 +1,43 @@
 """Provider pages. Every organization page is scoped by OrganizationAccessMixin."""
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.shortcuts import get_object_or_404
-from django.views.generic import TemplateView
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Window
+from django.db.models.functions import Lag
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.generic import FormView, TemplateView, UpdateView, View
 
-from contacts.models import Organization
+from contacts import services
+from contacts.forms import (
+    ContactAddForm,
+    KeepAsStaffForm,
+    OrganizationForm,
+    PersonChooseForm,
+    PersonForm,
+    service_errors_add,
+)
+from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
+
+User = get_user_model()
+
+CONTACTS_CONFIRMED = "Thank you: the contacts of {organization} are confirmed as current."
+ORGANIZATION_SAVED = "The details of {organization} are saved."
+CONTACT_INVITED = "We emailed {email} an invitation to set a password. {person} is now {role}."
+CONTACT_KNOWN = "{email} already had an account; the role was added. {person} is now {role}."
+ALSO_INVITED = "We emailed them an invitation to set a password."
+ROLE_ASSIGNED = "{person} is now {role}."
+ROLE_REMOVED = "{person} no longer holds the {role} role."
+SELF_LOST_ACCESS = "You are no longer a contact of {organization} and cannot see it any more."
+PRIMARY_TRANSFERRED = "{new} is now the Primary Contact. We emailed {new} and {previous} about the change."
+PERSON_SAVED = "The details of {person} are saved."
+ALREADY_PRIMARY = services.ALREADY_PRIMARY
 
 
 class OrganizationAccessMixin(LoginRequiredMixin):
@@ -13,33 +46,527 @@ class OrganizationAccessMixin(LoginRequiredMixin):
     An anonymous visitor is sent to sign in. A signed-in person sees the
     organization only while they hold a role there that grants access
     (Organization.objects.for_user); anyone else, a former contact included,
-    gets 404, never a page that proves the organization exists.
+    gets 404, never a page that proves the organization exists. CME staff are
+    not special here: they review organizations in the admin.
+
+    A view narrows or widens what is loaded with organization_queryset(); the
+    scope of for_user always applies.
     """
 
-    def get_organization_queryset(self):
-        return Organization.objects.for_user(self.request.user)
+    def organization_queryset(self, queryset):
+        return queryset
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        self.organization = get_object_or_404(self.get_organization_queryset(), pk=kwargs["pk"])
+        scoped = Organization.objects.for_user(request.user)
+        self.organization = get_object_or_404(self.organization_queryset(scoped), pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(organization=self.organization, **kwargs)
+        return super().get_context_data(
+            organization=self.organization, confirm_period_days=settings.CONTACTS_CONFIRM_PERIOD_DAYS, **kwargs
+        )
+
+    def profile_url(self):
+        return reverse("contacts:profile", args=[self.organization.pk])
+
+
+def _with_roster(queryset):
+    return queryset.with_roster().select_related("contacts_confirmed_by")
+
+
+def _roster_people(organization, exclude=()):
+    """The distinct people on a roster (prefetched), by name."""
+    people = {}
+    for contact_role in organization.roles.all():
+        people.setdefault(contact_role.person.pk, contact_role.person)
+    return [person for pk, person in people.items() if pk not in {p.pk for p in exclude if p}]
+
+
+def _invitation_sent(*, email, organization, since) -> bool:
+    return EmailLog.objects.filter(
+        kind=EmailLog.Kind.INVITATION,
+        to_email__iexact=email,
+        organization=organization,
+        status=EmailLog.Status.SENT,
+        sent_at__gte=since,
+    ).exists()
 
 
 class DashboardView(LoginRequiredMixin, TemplateView):
-    """A signed-in person: the organizations they are affiliated with."""
+    """A signed-in person: the organizations they are affiliated with, each with its health.
+
+    With exactly one organization there is nothing to choose: they go straight to its Profile tab.
+    """
 
     template_name = "contacts/dashboard.html"
 
+    def get(self, request, *args, **kwargs):
+        self.organizations = list(_with_roster(Organization.objects.for_user(request.user)))
+        if len(self.organizations) == 1:
+            return redirect(self.organizations[0])
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            organizations=self.organizations,
+            confirm_period_days=settings.CONTACTS_CONFIRM_PERIOD_DAYS,
+            **kwargs,
+        )
+
+
+def roster_rows(organization) -> list[dict]:
+    """The seven roles in order, each with its holders and, when unfilled, what that means."""
+    rows = []
+    for role in Role:
+        holders = [r for r in organization.roles.all() if r.role == role]
+        vacancy = ""
+        if not holders:
+            if role == Role.BILLING:
+                person, _fallback = organization.invoice_recipient()
+                vacancy = f"No billing contact — invoices go to the Primary Contact, {person}."
+            elif role == Role.WEBSITE:
+                person, _fallback = organization.published_contact()
+                vacancy = f"No website contact — the Primary Contact, {person}, is published in the directory."
+            elif role != Role.STAFF:
+                vacancy = f"No {role.label[0].lower()}{role.label[1:]} assigned."
+            else:
+                vacancy = "No staff assigned."
+        rows.append(
+            {
+                "role": role,
+                "purpose": ROLE_PURPOSES[role],
+                "holders": holders,
+                "vacancy": vacancy,
+                "singular": role != Role.STAFF,
+            }
+        )
+    return rows
+
 
 class ProfileView(OrganizationAccessMixin, TemplateView):
-    """A person affiliated with the organization: its details and roster."""
+    """A person affiliated with the organization: its details and the roster of all seven roles."""
 
     template_name = "contacts/profile.html"
 
+    def organization_queryset(self, queryset):
+        return _with_roster(queryset)
 
-OrganizationUpdateView = ContactAddView = RoleAssignView = RoleRemoveView = ProfileView
-PrimaryTransferView = ContactsConfirmView = HistoryView = PersonUpdateView = ProfileView
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            roster=roster_rows(self.organization),
+            active_tab="profile",
+            **kwargs,
+        )
+
+
+class OrganizationUpdateView(OrganizationAccessMixin, UpdateView):
+    """A person affiliated with the organization: edit its address, phone and website."""
+
+    form_class = OrganizationForm
+    template_name = "contacts/organization_form.html"
+
+    def get_object(self, queryset=None):
+        return self.organization
+
+    def form_valid(self, form):
+        try:
+            with transaction.atomic():
+                services.organization_update(organization=self.organization, by=self.request.user, **form.cleaned_data)
+        except ValidationError as error:
+            service_errors_add(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, ORGANIZATION_SAVED.format(organization=self.organization))
+        return redirect(self.profile_url())
+
+
+class ContactAddView(OrganizationAccessMixin, FormView):
+    """A person affiliated with the organization: add a contact by email in any role but Primary."""
+
+    form_class = ContactAddForm
+    template_name = "contacts/contact_add.html"
+
+    def get_initial(self):
+        role = self.request.GET.get("role")
+        return {"role": role} if role in Role.values and role != Role.PRIMARY else {}
+
+    def form_valid(self, form):
+        email, role = form.cleaned_data["email"], form.cleaned_data["role"]
+        started = timezone.now()
+        known = User.objects.filter(email__iexact=email).exists()
+        try:
+            with transaction.atomic():
+                contact_role = services.contact_add(
+                    organization=self.organization, email=email, role=role, by=self.request.user, **form.details()
+                )
+        except ValidationError as error:
+            service_errors_add(form, error)
+            return self.form_invalid(form)
+        invited = _invitation_sent(email=email, organization=self.organization, since=started)
+        values = {"email": email, "person": contact_role.person, "role": contact_role.get_role_display()}
+        if not known:
+            messages.success(self.request, CONTACT_INVITED.format(**values))
+        else:
+            text = CONTACT_KNOWN.format(**values)
+            messages.success(self.request, f"{text} {ALSO_INVITED}" if invited else text)
+        return redirect(self.profile_url())
+
+
+def _person_for(form):
+    """The chosen person, creating one (without a password) for a new email."""
+    person = form.cleaned_data.get("person")
+    if person:
+        return person
+    person, _created = services.person_get_or_create(email=form.cleaned_data["email"], **form.details())
+    return person
+
+
+class RoleAssignView(OrganizationAccessMixin, FormView):
+    """A person affiliated with the organization: put someone in a singular role, replacing its holder.
+
+    The Primary Contact changes only by hand-over, and Staff has no single holder:
+    those URLs lead to the hand-over and the add-a-contact pages.
+    """
+
+    form_class = PersonChooseForm
+    template_name = "contacts/role_assign.html"
+
+    def organization_queryset(self, queryset):
+        return queryset.with_roster()
+
+    def dispatch(self, request, *args, **kwargs):
+        if kwargs["role"] not in Role.values:
+            raise Http404("No such role.")
+        self.role = Role(kwargs["role"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        if self.role == Role.PRIMARY:
+            return redirect("contacts:primary_transfer", pk=self.organization.pk)
+        if self.role == Role.STAFF:
+            return redirect(f"{reverse('contacts:contact_add', args=[self.organization.pk])}?role=staff")
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        if self.role in (Role.PRIMARY, Role.STAFF):
+            return self.get(request, *args, **kwargs)
+        return super().post(request, *args, **kwargs)
+
+    def current_holder(self):
+        return self.organization.holder(self.role)
+
+    def get_form_kwargs(self):
+        return {
+            **super().get_form_kwargs(),
+            "people": _roster_people(self.organization, exclude=[self.current_holder()]),
+        }
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(role=self.role, holder=self.current_holder(), **kwargs)
+
+    def form_valid(self, form):
+        started = timezone.now()
+        try:
+            with transaction.atomic():
+                person = _person_for(form)
+                services.role_replace(organization=self.organization, role=self.role, to=person, by=self.request.user)
+        except ValidationError as error:
+            service_errors_add(form, error)
+            return self.form_invalid(form)
+        text = ROLE_ASSIGNED.format(person=person, role=self.role.label)
+        if _invitation_sent(email=person.email, organization=self.organization, since=started):
+            text = f"{text} We emailed {person.email} an invitation to set a password."
+        messages.success(self.request, text)
+        return redirect(self.profile_url())
+
+
+class RoleRemoveView(OrganizationAccessMixin, TemplateView):
+    """A person affiliated with the organization: take a role from its holder, after confirming.
+
+    Removing someone's last role there ends their access at once; removing
+    yourself says so first. The Primary Contact cannot be removed, only handed over.
+    """
+
+    template_name = "contacts/role_remove_confirm.html"
+
+    def get_contact_role(self):
+        return get_object_or_404(
+            ContactRole.objects.select_related("person"), pk=self.kwargs["role_pk"], organization=self.organization
+        )
+
+    def get(self, request, *args, **kwargs):
+        self.contact_role = self.get_contact_role()
+        if self.contact_role.role == Role.PRIMARY:
+            messages.error(request, services.PRIMARY_CANNOT_BE_REMOVED)
+            return redirect(self.profile_url())
+        return super().get(request, *args, **kwargs)
+
+    def loses_access(self) -> bool:
+        """True when this role is the holder's last one that gives access here."""
+        other_access_roles = ContactRole.objects.filter(
+            organization=self.organization, person=self.contact_role.person, role__in=ACCESS_ROLES
+        ).exclude(pk=self.contact_role.pk)
+        return self.contact_role.role in ACCESS_ROLES and not other_access_roles.exists()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            contact_role=self.contact_role,
+            is_self=self.contact_role.person_id == self.request.user.pk,
+            loses_access=self.loses_access(),
+            **kwargs,
+        )
+
+    def post(self, request, *args, **kwargs):
+        contact_role = self.get_contact_role()
+        person, role = contact_role.person, contact_role.get_role_display()
+        try:
+            services.role_remove(contact_role=contact_role, by=request.user)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return redirect(self.profile_url())
+        if not Organization.objects.for_user(request.user).filter(pk=self.organization.pk).exists():
+            messages.success(request, SELF_LOST_ACCESS.format(organization=self.organization))
+            return redirect("contacts:dashboard")
+        messages.success(request, ROLE_REMOVED.format(person=person, role=role))
+        return redirect(self.profile_url())
+
+
+class PrimaryTransferView(OrganizationAccessMixin, FormView):
+    """A person affiliated with the organization: hand the Primary Contact role to someone else.
+
+    Two steps: choose the person, then a page that says what will change and asks
+    to confirm. The previous and the new primary are each emailed.
+    """
+
+    form_class = PersonChooseForm
+    template_name = "contacts/primary_transfer.html"
+
+    def organization_queryset(self, queryset):
+        return queryset.with_roster()
+
+    def get_form_kwargs(self):
+        primary = self.organization.primary_contact
+        return {**super().get_form_kwargs(), "people": _roster_people(self.organization, exclude=[primary])}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(primary=self.organization.primary_contact, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        if not form.is_valid():
+            return self.form_invalid(form)
+        previous = self.organization.primary_contact
+        if form.cleaned_data["person"] and form.cleaned_data["person"].pk == previous.pk:
+            form.add_error(None, ALREADY_PRIMARY.format(person=previous))
+            return self.form_invalid(form)
+        if "back" in request.POST:
+            return self.render_to_response(self.get_context_data(form=form))
+        if "confirm" not in request.POST:
+            return self.render_to_response(self.get_context_data(form=form, **self.changes(form)))
+        return self.form_valid(form)
+
+    def roles_of(self, person) -> list:
+        return [r for r in self.organization.roles.all() if person and r.person_id == person.pk]
+
+    def changes(self, form) -> dict:
+        """What the hand-over will change, for the confirmation step."""
+        previous = self.organization.primary_contact
+        new = form.cleaned_data["person"]
+        kept = [r for r in self.roles_of(previous) if r.role != Role.PRIMARY]
+        keeps_access = any(r.role in ACCESS_ROLES for r in kept)
+        return {
+            "confirming": True,
+            "previous": previous,
+            "previous_is_me": previous.pk == self.request.user.pk,
+            "previous_kept_roles": [r.get_role_display() for r in kept],
+            "keep_form": None if keeps_access else KeepAsStaffForm(previous=previous),
+            "new": new,
+            "new_name": str(new) if new else f"{form.cleaned_data['first_name']} {form.cleaned_data['last_name']}",
+            "new_email": new.email if new else form.cleaned_data["email"],
+            "new_roles": [r.get_role_display() for r in self.roles_of(new)],
+        }
+
+    def form_valid(self, form):
+        previous, by = self.organization.primary_contact, self.request.user
+        changes = self.changes(form)
+        keep_form = KeepAsStaffForm(self.request.POST, previous=previous)
+        keep_as_staff = (
+            changes["keep_form"] is not None and keep_form.is_valid() and keep_form.cleaned_data["keep_as_staff"]
+        )
+        try:
+            with transaction.atomic():
+                new = _person_for(form)
+                services.primary_contact_transfer(organization=self.organization, to=new, by=by)
+                if keep_as_staff:
+                    services.role_assign(organization=self.organization, person=previous, role=Role.STAFF, by=by)
+        except ValidationError as error:
+            service_errors_add(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, PRIMARY_TRANSFERRED.format(new=new, previous=previous))
+        if not Organization.objects.for_user(by).filter(pk=self.organization.pk).exists():
+            messages.info(self.request, SELF_LOST_ACCESS.format(organization=self.organization))
+            return redirect("contacts:dashboard")
+        return redirect(self.profile_url())
+
+
+class ContactsConfirmView(OrganizationAccessMixin, View):
+    """A person affiliated with the organization: confirm (POST) that its contacts are current."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        services.contacts_confirm(organization=self.organization, by=request.user)
+        messages.success(request, CONTACTS_CONFIRMED.format(organization=self.organization))
+        return redirect(self.profile_url())
+
+
+class HistoryView(OrganizationAccessMixin, TemplateView):
+    """A person affiliated with the organization: who changed what and when, newest first."""
+
+    template_name = "contacts/history.html"
+    paginate_by = 25
+
+    def get_context_data(self, **kwargs):
+        try:
+            page_number = max(1, int(self.request.GET.get("page", 1)))
+        except ValueError:
+            page_number = 1
+        entries, has_next = history_page(self.organization, page=page_number, per_page=self.paginate_by)
+        return super().get_context_data(
+            entries=entries,
+            page_number=page_number,
+            has_next=has_next,
+            active_tab="history",
+            **kwargs,
+        )
+
+
+class PersonUpdateView(OrganizationAccessMixin, UpdateView):
+    """A person affiliated with the organization: edit a contact of its roster who has not set a password.
+
+    Anyone else (a person with a password, someone not on this roster) is 404:
+    people who can sign in keep their own details.
+    """
+
+    form_class = PersonForm
+    template_name = "contacts/person_form.html"
+    context_object_name = "person"
+
+    def get_object(self, queryset=None):
+        person = get_object_or_404(
+            User.objects.filter(contact_roles__organization=self.organization).distinct(), pk=self.kwargs["person_pk"]
+        )
+        if person.has_usable_password():
+            raise Http404("This person keeps their own details.")
+        return person
+
+    def form_valid(self, form):
+        form.instance._history_user = self.request.user
+        form.save()
+        messages.success(self.request, PERSON_SAVED.format(person=form.instance))
+        return redirect(self.profile_url())
+
+
+# History: Organization.history and ContactRole.history merged, newest first, in words.
+
+ORGANIZATION_HISTORY_FIELDS = [
+    field.name
+    for field in Organization._meta.get_fields()
+    if field.concrete and field.name not in {"id", "search_text", "contacts_confirmed_at", "contacts_confirmed_by"}
+]
+NOBODY = "(blank)"
+
+
+def _actor(record) -> str:
+    return str(record.history_user) if record.history_user else "CME staff or the system"
+
+
+def _field_value(field, value) -> str:
+    if value in (None, ""):
+        return NOBODY
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _organization_entries(records) -> list[dict]:
+    """records newest first; each is compared with the one after it (its predecessor)."""
+    entries = []
+    for record, previous in zip(records, [*records[1:], None], strict=True):
+        entry = {"when": record.history_date, "actor": _actor(record), "changes": []}
+        if record.history_type == "+" or previous is None:
+            entry["action"] = "created the organization"
+        elif record.history_type == "-":
+            entry["action"] = "deleted the organization"
+        elif record.contacts_confirmed_at and record.contacts_confirmed_at != previous.contacts_confirmed_at:
+            entry["action"] = "confirmed the contacts are current"
+        else:
+            for name in ORGANIZATION_HISTORY_FIELDS:
+                field = Organization._meta.get_field(name)
+                old, new = getattr(previous, field.attname), getattr(record, field.attname)
+                if old != new:
+                    entry["changes"].append(
+                        f"changed {field.verbose_name} from “{_field_value(field, old)}” to “{_field_value(field, new)}”"
+                    )
+            entry["action"] = (
+                "changed the organization's details" if entry["changes"] else "saved the details unchanged"
+            )
+        entries.append(entry)
+    return entries
+
+
+def _role_entries(records, people) -> list[dict]:
+    entries = []
+    for record in records:
+        person = people.get(record.person_id, "a former contact")
+        role = Role(record.role).label if record.role in Role.values else record.role
+        entry = {"when": record.history_date, "actor": _actor(record), "changes": []}
+        if record.history_type == "+":
+            entry["action"] = f"assigned {person} as {role}"
+        elif record.history_type == "-":
+            entry["action"] = f"removed {person} from {role}"
+        elif record.previous_person_id and record.previous_person_id != record.person_id:
+            previous = people.get(record.previous_person_id, "a former contact")
+            if record.role == Role.PRIMARY:
+                entry["action"] = f"handed the Primary Contact role from {previous} to {person}"
+            else:
+                entry["action"] = f"replaced {previous} with {person} as {role}"
+        else:
+            entry["action"] = f"updated the {role} role of {person}"
+        entries.append(entry)
+    return entries
+
+
+def history_page(organization, *, page: int, per_page: int) -> tuple[list[dict], bool]:
+    """One page of the organization's history and whether an older page exists.
+
+    Three queries whatever the page or the roster: the organization's records,
+    the roster's records (each with its previous holder, by a window function)
+    and the people they name.
+    """
+    wanted = page * per_page + 1
+    organization_records = list(
+        Organization.history.filter(id=organization.pk)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")[: wanted + 1]
+    )
+    role_records = list(
+        ContactRole.history.filter(organization_id=organization.pk)
+        .select_related("history_user")
+        .annotate(
+            previous_person_id=Window(
+                Lag("person_id"), partition_by=[F("id")], order_by=[F("history_date").asc(), F("history_id").asc()]
+            )
+        )
+        .order_by("-history_date", "-history_id")[:wanted]
+    )
+    person_ids = {r.person_id for r in role_records} | {r.previous_person_id for r in role_records}
+    people = User.objects.in_bulk([pk for pk in person_ids if pk])
+    entries = _organization_entries(organization_records)[:wanted] + _role_entries(role_records, people)
+    entries.sort(key=lambda entry: entry["when"], reverse=True)
+    start = (page - 1) * per_page
+    return entries[start : start + per_page], len(entries) > page * per_page
