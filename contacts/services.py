@@ -58,8 +58,11 @@ def organization_update(*, organization: Organization, by, **fields) -> Organiza
         return _save(organization, by)
 
 
-def person_get_or_create(*, email: str, **details) -> tuple:
-    """The person with this email (whatever its case), else a new one without a password."""
+def person_get_or_create(*, email: str, by=None, **details) -> tuple:
+    """The person with this email (whatever its case), else a new one without a password.
+
+    `by`, who is adding them, is recorded in the new person's history.
+    """
     email = (email or "").strip()
     try:
         validate_email(email)
@@ -72,7 +75,7 @@ def person_get_or_create(*, email: str, **details) -> tuple:
     person = User(email=User.objects.normalize_email(email), **details)
     person.set_unusable_password()
     with transaction.atomic():
-        _save(person, None)
+        _save(person, by)
     return person, True
 
 
@@ -140,7 +143,7 @@ def contact_add(*, organization: Organization, email: str, role: str, by, **deta
     """
     _check_role(role)
     with transaction.atomic():
-        person, _created = person_get_or_create(email=email, **details)
+        person, _created = person_get_or_create(email=email, by=by, **details)
         return role_assign(organization=organization, person=person, role=role, by=by)
 
 
