@@ -1,20 +1,103 @@
-"""The public directory ("Find a CME Provider"): no sign-in."""
+"""The public directory ("Find a CME Provider"): no sign-in.
 
+Only listed, accredited providers appear, and of the people at each only the
+published contact (the Website Contact, else the Primary Contact): name with
+credentials, phone and email. The prefetch loads no one else, so no other
+person can leak into a page.
+"""
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils.decorators import method_decorator
 from django.views.generic import DetailView, ListView
 
-from contacts.models import Organization
+from contacts.models import ContactRole, Organization, Role
+from contacts.public_forms import DirectorySearchForm
+
+PUBLISHED_ROLES = [Role.WEBSITE, Role.PRIMARY]
+PUBLISHED_PERSON_FIELDS = ["first_name", "last_name", "credentials", "phone", "email"]
 
 
+def directory_organizations():
+    """Listed, accredited providers with only the holders of the published roles loaded.
+
+    Organization.published_contact() reads self.roles.all(), which this
+    prefetch fills in one query, whatever the number of providers.
+    """
+    published = (
+        ContactRole.objects.filter(role__in=PUBLISHED_ROLES)
+        .select_related("person")
+        .only("organization", "role", "person", *(f"person__{name}" for name in PUBLISHED_PERSON_FIELDS))
+        .order_by()
+    )
+    return Organization.objects.in_directory().prefetch_related(Prefetch("roles", queryset=published))
+
+
+def directory_accreditors() -> list[str]:
+    """The accreditors of the listed providers, for the filter (one query)."""
+    return list(
+        Organization.objects.in_directory().order_by("accreditor").values_list("accreditor", flat=True).distinct()
+    )
+
+
+# Read-only pages: no transaction (ATOMIC_REQUESTS) round trips around their reads.
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class DirectoryView(ListView):
-    """Anyone: search the listed, accredited providers."""
+    """Anyone, signed in or not: search the listed, accredited providers.
+
+    A bookmarkable GET form. Input that does not fit (an unknown status, a
+    page past the end, page=abc) shows a message or the nearest page, never
+    an error page.
+    """
 
     template_name = "contacts/directory.html"
-    queryset = Organization.objects.in_directory().with_roster()
+    context_object_name = "organizations"
     paginate_by = 20
 
+    def get(self, request, *args, **kwargs):
+        self.form = DirectorySearchForm(request.GET, accreditors=directory_accreditors())
+        return super().get(request, *args, **kwargs)
 
+    def get_queryset(self):
+        if not self.form.is_valid():
+            return Organization.objects.none()
+        organizations = directory_organizations()
+        # Every word must match, in the name or the city, whatever its case or accents.
+        for word in self.form.search_words():
+            organizations = organizations.filter(search_text__contains=word)
+        if status := self.form.cleaned_data["status"]:
+            organizations = organizations.filter(accreditation_status=status)
+        if accreditor := self.form.cleaned_data["accreditor"]:
+            organizations = organizations.filter(accreditor=accreditor)
+        return organizations.order_by("name", "pk")
+
+    def paginate_queryset(self, queryset, page_size):
+        """Like ListView's, but page=abc gives the first page and page=9999 the last, not a 404."""
+        paginator = self.get_paginator(queryset, page_size)
+        try:
+            number = max(int(self.request.GET.get(self.page_kwarg) or 1), 1)
+        except ValueError:
+            number = 1
+        page = paginator.get_page(number)
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(form=self.form, **kwargs)
+        page = context["page_obj"]
+        context["page_range"] = page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+        context["searched"] = self.form.is_bound and any(self.form.data.get(key) for key in self.form.fields)
+        return context
+
+
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class ProviderDetailView(DetailView):
-    """Anyone: one listed, accredited provider and its published contact."""
+    """Anyone: one listed, accredited provider and its published contact.
+
+    An unlisted or unaccredited provider answers 404, like one that does not exist.
+    """
 
     template_name = "contacts/provider.html"
-    queryset = Organization.objects.in_directory().with_roster()
+    context_object_name = "organization"
+
+    def get_queryset(self):
+        return directory_organizations()

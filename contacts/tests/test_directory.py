@@ -1,0 +1,354 @@
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+from contacts import services
+from contacts.models import AccreditationStatus, Organization, Role
+from contacts.public_forms import QUERY_TOO_LONG, UNKNOWN_ACCREDITOR, UNKNOWN_STATUS
+from contacts.tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+DIRECTORY = reverse("contacts:directory")
+# Per page, whatever the number of providers: the count, the page, its published
+# contacts, and the accreditors for the filter.
+DIRECTORY_QUERIES = 4
+PROVIDER_QUERIES = 2
+
+
+def provider_url(organization):
+    return reverse("contacts:provider", args=[organization.pk])
+
+
+def names_in(response):
+    return [organization.name for organization in response.context["organizations"]]
+
+
+def person(**fields):
+    return UserFactory(**fields)
+
+
+@pytest.fixture
+def full_roster():
+    """A provider whose every role is held, each by someone with recognisable details."""
+    people = {
+        role: person(
+            first_name=f"{label}first",
+            last_name=f"{label}last",
+            email=f"{label}@private.example",
+            phone=f"(916) 555-{index:04d}",
+            job_title=f"{label} job title",
+            credentials="MD, MPH" if role == Role.WEBSITE else "RN",
+        )
+        for index, (role, label) in enumerate(
+            [
+                (Role.PRIMARY, "primary"),
+                (Role.BILLING, "billing"),
+                (Role.CEO, "ceo"),
+                (Role.STAFF, "staff"),
+                (Role.WEBSITE, "website"),
+                (Role.TECHNICAL, "technical"),
+                (Role.MEDICAL_DIRECTOR, "medicaldirector"),
+            ],
+            start=1,
+        )
+    }
+    organization = OrganizationFactory(name="Full Roster Institute", primary=people[Role.PRIMARY])
+    for role, holder in people.items():
+        if role != Role.PRIMARY:
+            services.role_assign(organization=organization, person=holder, role=role, by=None)
+    return organization, people
+
+
+def assert_shows_only_website_contact(html, people):
+    website = people[Role.WEBSITE]
+    assert "websitefirst websitelast, MD, MPH" in html
+    assert website.phone in html
+    assert f'href="mailto:{website.email}"' in html
+    assert website.job_title not in html
+    for role, holder in people.items():
+        if role == Role.WEBSITE:
+            continue
+        for private in (holder.first_name, holder.last_name, holder.email, holder.phone, holder.job_title):
+            assert private not in html, f"{role.label}'s {private!r} is on the public page"
+
+
+# Who is published
+
+
+def test_directory_shows_website_contact_and_no_one_else(client, full_roster):
+    organization, people = full_roster
+
+    response = client.get(DIRECTORY)
+
+    assert response.status_code == 200
+    assert_shows_only_website_contact(response.content.decode(), people)
+
+
+def test_provider_page_shows_website_contact_and_no_one_else(client, full_roster):
+    organization, people = full_roster
+
+    response = client.get(provider_url(organization))
+
+    assert response.status_code == 200
+    assert_shows_only_website_contact(response.content.decode(), people)
+
+
+def test_without_website_contact_the_primary_is_published(client):
+    primary = person(first_name="Pat", last_name="Primary", credentials="DO", phone="(530) 555-0199")
+    staff = person(first_name="Sam", last_name="Staffer", email="sam.staffer@private.example")
+    organization = OrganizationFactory(name="Primary Only Clinic", primary=primary)
+    services.role_assign(organization=organization, person=staff, role=Role.STAFF, by=None)
+
+    for url in (DIRECTORY, provider_url(organization)):
+        html = client.get(url).content.decode()
+        assert "Pat Primary, DO" in html
+        assert "(530) 555-0199" in html
+        assert f'href="mailto:{primary.email}"' in html
+        assert "Staffer" not in html
+        assert "sam.staffer@private.example" not in html
+
+
+def test_provider_facts_are_shown_with_a_real_website_link(client):
+    organization = OrganizationFactory(
+        name="Fresno Heart Education",
+        accreditor="CMA",
+        accreditation_status=AccreditationStatus.COMMENDATION,
+        city="Fresno",
+        state="CA",
+        street_address="55 Public Way",
+        zip_code="93721",
+        phone="(559) 555-0123",
+        website="https://heart.example.org/cme",
+    )
+
+    directory_html = client.get(DIRECTORY).content.decode()
+    provider_html = client.get(provider_url(organization)).content.decode()
+
+    assert f'href="{provider_url(organization)}"' in directory_html
+    for html in (directory_html, provider_html):
+        assert "Accreditation with Commendation" in html
+        assert "Fresno, CA" in html
+        assert '<a href="https://heart.example.org/cme" rel="external noopener"' in html
+    assert "55 Public Way" in provider_html
+    assert "(559) 555-0123" in provider_html
+
+
+# Who is listed
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        {"listed_in_directory": False, "accreditation_status": AccreditationStatus.ACCREDITATION},
+        {"listed_in_directory": True, "accreditation_status": AccreditationStatus.NONACCREDITATION},
+    ],
+    ids=["unlisted", "nonaccredited"],
+)
+def test_unlisted_or_unaccredited_provider_is_absent_and_its_page_is_404(client, hidden):
+    OrganizationFactory(name="Listed Institute")
+    organization = OrganizationFactory(name="Hidden Institute", **hidden)
+
+    response = client.get(DIRECTORY)
+
+    assert names_in(response) == ["Listed Institute"]
+    assert "Hidden Institute" not in response.content.decode()
+    assert client.get(provider_url(organization)).status_code == 404
+    assert names_in(client.get(DIRECTORY, {"q": "hidden"})) == []
+
+
+def test_every_accredited_status_is_listed(client):
+    for status in (
+        AccreditationStatus.PROVISIONAL,
+        AccreditationStatus.ACCREDITATION,
+        AccreditationStatus.COMMENDATION,
+        AccreditationStatus.PROBATION,
+    ):
+        OrganizationFactory(name=f"Provider on {status.label}", accreditation_status=status)
+
+    assert len(names_in(client.get(DIRECTORY))) == 4
+
+
+def test_missing_provider_page_is_404(client):
+    assert client.get(reverse("contacts:provider", args=[999999])).status_code == 404
+
+
+def test_directory_needs_no_sign_in_and_is_sorted_by_name(client):
+    for name in ("Zeta Learning", "Alpha Medical", "Mid Valley CME"):
+        OrganizationFactory(name=name)
+
+    response = client.get(DIRECTORY)
+
+    assert response.status_code == 200
+    assert names_in(response) == ["Alpha Medical", "Mid Valley CME", "Zeta Learning"]
+
+
+# Search
+
+
+@pytest.fixture
+def searchable():
+    OrganizationFactory(name="Café Médical", city="Los Angeles")
+    OrganizationFactory(name="Bay Area Pediatrics", city="San José")
+    OrganizationFactory(name="Sacramento Surgical Society", city="Sacramento")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("cafe", ["Café Médical"]),
+        ("CAFÉ médical", ["Café Médical"]),
+        ("SAN JOSE", ["Bay Area Pediatrics"]),
+        ("san josé", ["Bay Area Pediatrics"]),
+        ("pediatrics jose", ["Bay Area Pediatrics"]),
+        ("sacramento", ["Sacramento Surgical Society"]),
+        ("  surgical   SOCIETY ", ["Sacramento Surgical Society"]),
+        ("pediatrics sacramento", []),
+        ("50%", []),
+    ],
+)
+def test_search_by_name_or_city_ignores_case_and_accents_and_needs_every_word(client, searchable, query, expected):
+    response = client.get(DIRECTORY, {"q": query})
+
+    assert response.status_code == 200
+    assert names_in(response) == expected
+
+
+def test_search_that_finds_nothing_says_so_and_keeps_the_query(client, searchable):
+    html = client.get(DIRECTORY, {"q": "orthodontics"}).content.decode()
+
+    assert "No accredited provider matches your search." in html
+    assert 'value="orthodontics"' in html
+
+
+def test_search_renamed_provider_by_its_new_name(client):
+    organization = OrganizationFactory(name="Old Name Institute")
+    services.organization_update(organization=organization, by=None, name="Nouvelle Médecine", city="Chico")
+
+    assert names_in(client.get(DIRECTORY, {"q": "nouvelle medecine chico"})) == ["Nouvelle Médecine"]
+    assert names_in(client.get(DIRECTORY, {"q": "old name"})) == []
+
+
+# Filters and pagination
+
+
+def test_status_and_accreditor_filters_combine_with_search(client):
+    OrganizationFactory(name="Delta One", accreditation_status=AccreditationStatus.PROBATION, accreditor="CMA")
+    OrganizationFactory(name="Delta Two", accreditation_status=AccreditationStatus.PROBATION, accreditor="ACCME")
+    OrganizationFactory(name="Delta Three", accreditation_status=AccreditationStatus.ACCREDITATION, accreditor="CMA")
+    OrganizationFactory(name="Echo Four", accreditation_status=AccreditationStatus.PROBATION, accreditor="CMA")
+
+    assert names_in(client.get(DIRECTORY, {"status": "probation"})) == ["Delta One", "Delta Two", "Echo Four"]
+    assert names_in(client.get(DIRECTORY, {"accreditor": "ACCME"})) == ["Delta Two"]
+    assert names_in(client.get(DIRECTORY, {"q": "delta", "status": "probation", "accreditor": "CMA"})) == ["Delta One"]
+
+
+def test_accreditor_filter_offers_only_accreditors_of_listed_providers(client):
+    OrganizationFactory(accreditor="CMA")
+    OrganizationFactory(accreditor="ACCME")
+    OrganizationFactory(accreditor="Hidden Board", listed_in_directory=False)
+
+    choices = [value for value, _ in client.get(DIRECTORY).context["form"].fields["accreditor"].choices]
+
+    assert choices == ["", "ACCME", "CMA"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"status": "nonaccreditation"}, UNKNOWN_STATUS),
+        ({"status": "bogus"}, UNKNOWN_STATUS),
+        ({"accreditor": "Nobody"}, UNKNOWN_ACCREDITOR),
+        ({"q": "x" * 101}, QUERY_TOO_LONG % {"limit_value": 100}),
+    ],
+)
+def test_bad_filter_shows_a_message_and_no_results(client, params, message):
+    OrganizationFactory(name="Any Provider")
+
+    response = client.get(DIRECTORY, params)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert names_in(response) == []
+
+
+@pytest.fixture
+def twenty_five_on_probation():
+    for n in range(25):
+        OrganizationFactory(name=f"Probation Provider {n:02d}", accreditation_status=AccreditationStatus.PROBATION)
+    OrganizationFactory(name="Probation Provider Accredited", accreditation_status=AccreditationStatus.ACCREDITATION)
+
+
+def test_pagination_keeps_search_and_filters(client, twenty_five_on_probation):
+    first = client.get(DIRECTORY, {"q": "probation provider", "status": "probation"})
+    html = first.content.decode()
+
+    assert len(names_in(first)) == 20
+    assert 'href="?q=probation+provider&amp;status=probation&amp;page=2"' in html
+
+    second = client.get(DIRECTORY, {"q": "probation provider", "status": "probation", "page": "2"})
+
+    assert names_in(second) == [f"Probation Provider {n:02d}" for n in range(20, 25)]
+    assert 'href="?q=probation+provider&amp;status=probation&amp;page=1"' in second.content.decode()
+
+
+@pytest.mark.parametrize(("page", "expected_page"), [("abc", 1), ("9999", 2), ("0", 1), ("-3", 1), ("", 1), ("2", 2)])
+def test_page_out_of_range_or_not_a_number_shows_a_page_not_an_error(
+    client, twenty_five_on_probation, page, expected_page
+):
+    response = client.get(DIRECTORY, {"page": page})
+
+    assert response.status_code == 200
+    assert response.context["page_obj"].number == expected_page
+
+
+# Query counts
+
+
+@pytest.mark.parametrize("providers", [3, 40])
+def test_directory_query_count_is_fixed(client, django_assert_max_num_queries, providers):
+    for n in range(providers):
+        organization = OrganizationFactory(name=f"Counted Provider {n:02d}", accreditor=f"Board {n % 3}")
+        if n % 2:
+            services.role_assign(organization=organization, person=person(), role=Role.WEBSITE, by=None)
+        services.role_assign(organization=organization, person=person(), role=Role.STAFF, by=None)
+
+    with django_assert_max_num_queries(DIRECTORY_QUERIES):
+        response = client.get(DIRECTORY, {"q": "counted", "page": "1"})
+    assert len(names_in(response)) == min(providers, 20)
+
+    with django_assert_max_num_queries(DIRECTORY_QUERIES):
+        client.get(DIRECTORY, {"status": "accreditation", "accreditor": "Board 1", "page": "2"})
+
+
+def test_provider_page_query_count_is_fixed(client, django_assert_max_num_queries, full_roster):
+    organization, _ = full_roster
+
+    with django_assert_max_num_queries(PROVIDER_QUERIES):
+        assert client.get(provider_url(organization)).status_code == 200
+
+
+# PostgreSQL indexes (migration 0004)
+
+
+def _plan(queryset):
+    with connection.cursor() as cursor:
+        # Tiny tables are read sequentially anyway; forbid that to see which index can serve.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        return queryset.explain()
+
+
+@pytest.mark.postgres
+def test_search_can_use_the_trigram_index(searchable):
+    # The directory's own filter would also match the partial name index; this shows the LIKE alone is served.
+    plan = _plan(Organization.objects.filter(search_text__contains="pediatr"))
+
+    assert "contacts_org_search_trgm" in plan
+
+
+@pytest.mark.postgres
+def test_unfiltered_listing_can_read_the_directory_index_in_name_order(searchable):
+    plan = _plan(Organization.objects.in_directory().order_by("name", "pk")[:20])
+
+    assert "contacts_org_directory_name" in plan
