@@ -1,1 +1,293 @@
-"""The "It's time to update your contact information" reminders (to be built)."""
+"""The "It's time to update your contact information" reminders.
+
+reminders_send holds the rule once; the send_contact_reminders command (run by
+cron) and the admin action both call it. An organization is reminded when its
+contacts are stale and it has not been sent a reminder within
+CONTACTS_REMINDER_INTERVAL_DAYS, so running it again sends only what is missing.
+"""
+
+import smtplib
+from collections import Counter
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.mail import get_connection
+from django.db import models
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from contacts.emails import absolute_url, email_send
+from contacts.models import ROLE_PURPOSES, EmailLog, Organization, Role
+
+SUBJECT = "It's time to update your contact information"
+MAIL_SERVER_UNREACHABLE = "Could not connect to the mail server: {error}"
+# Organizations handled per batch: one SELECT of organizations, one of their
+# roles and one INSERT of email logs each (100 logs x 8 columns stay under
+# SQLite's 999 parameters). A batch's logs are written even if the run stops.
+BATCH_SIZE = 100
+# The admin lists this many organizations by name per message, then counts the rest.
+NAMES_SHOWN = 10
+
+
+class SkipReason(models.TextChoices):
+    NOT_STALE = "not_stale", "contacts confirmed within the period"
+    REMINDED = "reminded", "already reminded within the interval"
+    NO_PRIMARY = "no_primary", "no Primary Contact"
+
+
+class MailServerUnreachable(Exception):
+    """The run could not reach the mail server; what it sent is logged, the rest waits for the next run."""
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One organization's reminder: sent, failed (with its error), or due in a dry run."""
+
+    organization_id: int
+    organization_name: str
+    provider_id: str
+    to_email: str
+    error: str = ""
+
+    def __str__(self):
+        text = f"{self.organization_name} ({self.provider_id}) to {self.to_email}"
+        return f"{text}: {self.error}" if self.error else text
+
+
+@dataclass(frozen=True)
+class Skip:
+    organization_id: int
+    organization_name: str
+    provider_id: str
+    reason: SkipReason
+    on: date | None = None
+
+    def __str__(self):
+        detail = {
+            SkipReason.NOT_STALE: f"contacts confirmed on {_day(self.on)}",
+            SkipReason.REMINDED: f"reminded on {_day(self.on)}",
+            SkipReason.NO_PRIMARY: "no Primary Contact",
+        }[self.reason]
+        return f"{self.organization_name} ({self.provider_id}): {detail}"
+
+
+@dataclass
+class ReminderResult:
+    dry_run: bool
+    due: list[Reminder] = field(default_factory=list)  # a dry run's "would be emailed"
+    sent: list[Reminder] = field(default_factory=list)
+    failed: list[Reminder] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+
+    def skipped_by_reason(self) -> dict[SkipReason, int]:
+        counts = Counter(skip.reason for skip in self.skipped)
+        return {reason: counts[reason] for reason in SkipReason if counts[reason]}
+
+    def summary(self) -> str:
+        reasons = ", ".join(f"{n} {reason.label}" for reason, n in self.skipped_by_reason().items())
+        skipped = f"{len(self.skipped)} skipped" + (f" ({reasons})" if reasons else "")
+        if self.dry_run:
+            return f"Dry run: {len(self.due)} would be emailed, {skipped}. Nothing was sent or logged."
+        return f"{len(self.sent)} sent, {skipped}, {len(self.failed)} failed."
+
+
+def _day(moment) -> str:
+    return date_format(moment, "F j, Y") if moment else "never"
+
+
+def _local_date(moment) -> date | None:
+    return timezone.localdate(moment) if moment else None
+
+
+def _drops_connection(exc: Exception) -> bool:
+    """True when the error left the SMTP connection unusable (not a refused address)."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == 421  # "Service not available, closing transmission channel"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPNotSupportedError):
+        return False
+    return isinstance(exc, OSError)  # SMTPServerDisconnected, timeouts, resets
+
+
+class _RunConnection:
+    """The run's one connection to the mail server, reopened only if the server drops it.
+
+    email_send takes it as its connection: EmailMessage.send() only calls
+    send_messages(). A refused address leaves the connection as it is.
+    """
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.unreachable: Exception | None = None
+
+    def open(self):
+        try:
+            self.backend.open()
+        except OSError as exc:
+            raise MailServerUnreachable(MAIL_SERVER_UNREACHABLE.format(error=exc)) from exc
+
+    def close(self):
+        with suppress(OSError):
+            self.backend.close()
+
+    def send_messages(self, email_messages):
+        try:
+            return self.backend.send_messages(email_messages)
+        except Exception as exc:
+            if _drops_connection(exc):
+                self.close()
+                try:
+                    self.open()
+                except MailServerUnreachable as unreachable:
+                    self.unreachable = unreachable
+            raise
+
+
+def _candidates(organizations, now):
+    """Every organization in scope with what decides whether it is due, in one query."""
+    scope = Organization.objects.all()
+    if organizations is not None:
+        scope = scope.filter(pk__in=organizations.values("pk"))
+    last_reminded = (
+        EmailLog.objects.filter(
+            organization=OuterRef("pk"),
+            kind=EmailLog.Kind.REMINDER,
+            status=EmailLog.Status.SENT,
+            sent_at__gt=now - timedelta(days=settings.CONTACTS_REMINDER_INTERVAL_DAYS),
+        )
+        .order_by("-sent_at")
+        .values("sent_at")[:1]
+    )
+    return (
+        scope.annotate(
+            is_stale=Exists(Organization.objects.stale().filter(pk=OuterRef("pk"))),
+            reminded_at=Subquery(last_reminded),
+        )
+        .order_by("name", "pk")
+        .values_list("pk", "name", "provider_id", "contacts_confirmed_at", "is_stale", "reminded_at")
+    )
+
+
+def _batches(ids):
+    """The due organizations with their rosters, BATCH_SIZE at a time (two queries each)."""
+    for start in range(0, len(ids), BATCH_SIZE):
+        yield (
+            Organization.objects.filter(pk__in=ids[start : start + BATCH_SIZE])
+            .select_related("contacts_confirmed_by")
+            .with_roster()
+            .order_by("name", "pk")
+        )
+
+
+def reminder_context(organization: Organization) -> dict:
+    """What the reminder says about one organization; reads only its prefetched roster."""
+    return {
+        "profile_url": absolute_url(organization.get_absolute_url()),
+        "confirmed_at": organization.contacts_confirmed_at,
+        "confirmed_by": organization.contacts_confirmed_by,
+        "period_days": settings.CONTACTS_CONFIRM_PERIOD_DAYS,
+        "roles": [
+            {"label": role.label, "purpose": ROLE_PURPOSES[role], "holders": organization.holders(role)}
+            for role in Role
+        ],
+    }
+
+
+def reminders_send(
+    *, organizations=None, stale_only: bool = True, dry_run: bool = False, connection=None
+) -> ReminderResult:
+    """Email the update reminder to the Primary Contact of each organization that is due.
+
+    Due: contacts stale (unless stale_only=False, as for staff who ask for it)
+    and no reminder sent within CONTACTS_REMINDER_INTERVAL_DAYS. organizations
+    limits the run to a queryset; None means every organization. A dry run
+    reads who is due and neither sends nor logs anything.
+
+    All emails go through one connection to the mail server. A refused address
+    or an SMTP error is logged as failed and the run goes on; only a failed
+    attempt counts as not reminded, so the next run retries it. Raises
+    MailServerUnreachable if the server cannot be reached at all.
+    """
+    now = timezone.now()
+    result = ReminderResult(dry_run=dry_run)
+    due_ids = []
+    for pk, name, provider_id, confirmed_at, is_stale, reminded_at in _candidates(organizations, now):
+        if stale_only and not is_stale:
+            result.skipped.append(Skip(pk, name, provider_id, SkipReason.NOT_STALE, _local_date(confirmed_at)))
+        elif reminded_at:
+            result.skipped.append(Skip(pk, name, provider_id, SkipReason.REMINDED, _local_date(reminded_at)))
+        else:
+            due_ids.append(pk)
+    if not due_ids:
+        return result
+
+    run_connection = None
+    if not dry_run:
+        run_connection = _RunConnection(connection or get_connection())
+        run_connection.open()
+    try:
+        for batch in _batches(due_ids):
+            logs = []
+            try:
+                for organization in batch:
+                    _remind(organization, result, logs, run_connection)
+            finally:
+                EmailLog.objects.bulk_create(logs)
+    finally:
+        if run_connection and connection is None:
+            run_connection.close()
+    return result
+
+
+def _remind(organization, result, logs, run_connection):
+    primary = organization.official_contact()
+    if primary is None:
+        result.skipped.append(Skip(organization.pk, organization.name, organization.provider_id, SkipReason.NO_PRIMARY))
+        return
+    if run_connection is None:
+        result.due.append(Reminder(organization.pk, organization.name, organization.provider_id, primary.email))
+        return
+    log = email_send(
+        kind=EmailLog.Kind.REMINDER,
+        to=primary,
+        subject=SUBJECT,
+        template="reminder",
+        context=reminder_context(organization),
+        organization=organization,
+        connection=run_connection,
+        save=False,
+    )
+    logs.append(log)
+    reminder = Reminder(organization.pk, organization.name, organization.provider_id, primary.email, log.error)
+    (result.failed if log.status == EmailLog.Status.FAILED else result.sent).append(reminder)
+    if run_connection.unreachable:
+        raise run_connection.unreachable
+
+
+def _names(items) -> str:
+    shown = ", ".join(str(item) for item in items[:NAMES_SHOWN])
+    more = len(items) - NAMES_SHOWN
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+@admin.action(description="Send the update reminder now", permissions=["change"])
+def send_update_reminder_action(modeladmin, request, queryset):
+    """Staff ask for it, so fresh contacts are reminded too; the interval still holds."""
+    try:
+        result = reminders_send(organizations=queryset, stale_only=False)
+    except MailServerUnreachable as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return
+    if result.sent:
+        modeladmin.message_user(
+            request, f"Sent the update reminder to {len(result.sent)}: {_names(result.sent)}.", messages.SUCCESS
+        )
+    if result.skipped:
+        modeladmin.message_user(request, f"Skipped {len(result.skipped)}: {_names(result.skipped)}.", messages.WARNING)
+    if result.failed:
+        modeladmin.message_user(
+            request, f"Could not send to {len(result.failed)}: {_names(result.failed)}.", messages.ERROR
+        )

@@ -1,0 +1,469 @@
+"""The "It's time to update your contact information" reminders: who gets one, what it says, how it scales."""
+
+import math
+import smtplib
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.core import mail
+from django.core.mail.backends import locmem
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from accounts.tests.factories import StaffUserFactory, UserFactory
+from contacts import reminders, services
+from contacts.emails import absolute_url
+from contacts.management.commands.send_contact_reminders import UNKNOWN_PROVIDER_IDS
+from contacts.models import ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
+from contacts.reminders import MAIL_SERVER_UNREACHABLE, SUBJECT, SkipReason, reminders_send
+from contacts.tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2025, 6, 15, 19, 0, tzinfo=UTC)
+BACKENDS = "contacts.tests.test_reminders"
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(time_machine):
+    time_machine.move_to(NOW, tick=False)
+
+
+@pytest.fixture
+def backend_events():
+    """What the test email backends did: "init", "open", "close", in order."""
+    CountingBackend.events = []
+    yield CountingBackend.events
+
+
+class CountingBackend(locmem.EmailBackend):
+    """The locmem backend, recording each connection made and opened."""
+
+    events: list = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.events.append("init")
+
+    def open(self):
+        self.events.append("open")
+        return True
+
+    def close(self):
+        self.events.append("close")
+
+
+class BouncingBackend(CountingBackend):
+    """A mail server that refuses every address containing "bounce"."""
+
+    def send_messages(self, email_messages):
+        for message in email_messages:
+            refused = [address for address in message.recipients() if "bounce" in address]
+            if refused:
+                raise smtplib.SMTPRecipientsRefused({address: (550, b"5.1.1 User unknown") for address in refused})
+        return super().send_messages(email_messages)
+
+
+class DroppingBackend(CountingBackend):
+    """A mail server that drops the connection while sending to an address containing "drop"."""
+
+    def send_messages(self, email_messages):
+        if any("drop" in address for message in email_messages for address in message.recipients()):
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return super().send_messages(email_messages)
+
+
+class UnreachableBackend(CountingBackend):
+    def open(self):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+def days_ago(days):
+    return NOW - timedelta(days=days)
+
+
+def stale_organization(**fields):
+    return OrganizationFactory(contacts_confirmed_at=days_ago(400), **fields)
+
+
+def reminded(organization, *, days, status=EmailLog.Status.SENT):
+    return EmailLog.objects.create(
+        kind=EmailLog.Kind.REMINDER,
+        to_email=organization.primary_contact.email,
+        recipient=organization.primary_contact,
+        organization=organization,
+        subject=SUBJECT,
+        status=status,
+        sent_at=days_ago(days),
+    )
+
+
+def recipients():
+    return sorted(address for message in mail.outbox for address in message.to)
+
+
+def run_command(*args):
+    out, err = StringIO(), StringIO()
+    call_command("send_contact_reminders", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+# Who gets a reminder
+
+
+def test_organization_never_confirmed_is_reminded():
+    organization = OrganizationFactory(contacts_confirmed_at=None)
+
+    result = reminders_send()
+
+    assert recipients() == [organization.primary_contact.email]
+    assert [reminder.organization_id for reminder in result.sent] == [organization.pk]
+
+
+@pytest.mark.parametrize(("confirmed_days_ago", "is_reminded"), [(364, False), (366, True)])
+def test_organization_is_reminded_only_once_its_confirmation_is_older_than_the_period(confirmed_days_ago, is_reminded):
+    organization = OrganizationFactory(contacts_confirmed_at=days_ago(confirmed_days_ago))
+
+    result = reminders_send()
+
+    assert recipients() == ([organization.primary_contact.email] if is_reminded else [])
+    if not is_reminded:
+        assert [(skip.organization_id, skip.reason) for skip in result.skipped] == [
+            (organization.pk, SkipReason.NOT_STALE)
+        ]
+
+
+@pytest.mark.parametrize(("reminded_days_ago", "is_reminded"), [(29, False), (31, True)])
+def test_no_second_reminder_within_the_interval(reminded_days_ago, is_reminded):
+    organization = stale_organization()
+    reminded(organization, days=reminded_days_ago)
+
+    result = reminders_send()
+
+    assert recipients() == ([organization.primary_contact.email] if is_reminded else [])
+    if not is_reminded:
+        assert [str(skip) for skip in result.skipped] == [
+            f"{organization.name} ({organization.provider_id}): reminded on May 17, 2025"
+        ]
+
+
+def test_a_failed_reminder_does_not_count_as_reminded():
+    organization = stale_organization()
+    reminded(organization, days=2, status=EmailLog.Status.FAILED)
+
+    reminders_send()
+
+    assert recipients() == [organization.primary_contact.email]
+
+
+def test_running_again_sends_no_second_reminder():
+    organization = stale_organization()
+
+    reminders_send()
+    second = reminders_send()
+
+    assert recipients() == [organization.primary_contact.email]
+    assert second.sent == []
+    assert [skip.reason for skip in second.skipped] == [SkipReason.REMINDED]
+
+
+def test_every_reminder_is_in_the_email_log():
+    organization = stale_organization()
+
+    reminders_send()
+
+    log = EmailLog.objects.get()
+    assert (log.kind, log.status, log.organization, log.recipient, log.subject) == (
+        EmailLog.Kind.REMINDER,
+        EmailLog.Status.SENT,
+        organization,
+        organization.primary_contact,
+        SUBJECT,
+    )
+    assert log.sent_at == NOW
+
+
+def test_organization_without_a_primary_is_skipped_not_an_error():
+    # The roster invariants forbid this; a reminder run still must not crash on it.
+    organization = stale_organization()
+    ContactRole.objects.filter(organization=organization).delete()
+
+    result = reminders_send()
+
+    assert mail.outbox == []
+    assert [skip.reason for skip in result.skipped] == [SkipReason.NO_PRIMARY]
+
+
+# The email
+
+
+def test_reminder_is_addressed_to_the_primary_not_the_billing_contact():
+    primary = UserFactory(first_name="Jane", last_name="Primary")
+    billing = UserFactory(first_name="Bill", last_name="Payer")
+    organization = stale_organization(primary=primary, name="Sierra CME Institute")
+    services.role_assign(organization=organization, person=billing, role=Role.BILLING, by=None)
+
+    reminders_send()
+
+    [message] = mail.outbox
+    assert message.to == [primary.email]
+    assert message.subject == "It's time to update your contact information"
+    assert message.body.startswith("Dear Jane Primary,")
+    assert "Sierra CME Institute (provider ID" in message.body
+    assert "Billing Contact: Bill Payer" in message.body
+
+
+def test_reminder_links_to_the_organizations_profile_tab_in_text_and_html():
+    organization = stale_organization()
+    other = stale_organization()
+    profile_url = absolute_url(f"/organizations/{organization.pk}/")
+    assert profile_url == absolute_url(organization.get_absolute_url())
+
+    reminders_send(organizations=Organization.objects.filter(pk=organization.pk))
+
+    [message] = mail.outbox
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    assert profile_url in message.body
+    assert f'href="{profile_url}"' in html
+    assert absolute_url(other.get_absolute_url()) not in message.body
+
+
+def test_reminder_explains_every_role_and_gives_the_support_address(settings):
+    settings.SUPPORT_EMAIL = "help@example.org"
+    stale_organization()
+
+    reminders_send()
+
+    [message] = mail.outbox
+    html = message.alternatives[0][0]
+    for role in Role:
+        assert role.label in message.body
+        assert ROLE_PURPOSES[role] in message.body
+        assert ROLE_PURPOSES[role] in html
+    assert "help@example.org" in message.body
+    assert 'href="mailto:help@example.org"' in html
+    assert "Confirm contacts are current" in message.body
+
+
+def test_reminder_says_when_the_contacts_were_last_confirmed():
+    confirmer = UserFactory(first_name="Carla", last_name="Confirmer")
+    stale_organization(contacts_confirmed_by=confirmer)
+    OrganizationFactory(contacts_confirmed_at=None)
+
+    reminders_send()
+
+    bodies = sorted(message.body for message in mail.outbox)
+    assert any("last confirmed as current on May 11, 2024 by Carla Confirmer" in body for body in bodies)
+    assert any("have never been confirmed as current" in body for body in bodies)
+
+
+# Failures
+
+
+def test_refused_address_is_logged_as_failed_and_the_others_are_still_sent(settings, backend_events):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.BouncingBackend"
+    first = stale_organization(name="A First", primary=UserFactory(email="a@example.org"))
+    bouncing = stale_organization(name="B Bouncing", primary=UserFactory(email="bounce@example.org"))
+    last = stale_organization(name="C Last", primary=UserFactory(email="c@example.org"))
+
+    result = reminders_send()
+
+    assert recipients() == ["a@example.org", "c@example.org"]
+    assert [reminder.organization_id for reminder in result.failed] == [bouncing.pk]
+    failed = EmailLog.objects.get(status=EmailLog.Status.FAILED)
+    assert (failed.organization, failed.to_email) == (bouncing, "bounce@example.org")
+    assert "SMTPRecipientsRefused" in failed.error
+    assert set(EmailLog.objects.filter(status=EmailLog.Status.SENT).values_list("organization", flat=True)) == {
+        first.pk,
+        last.pk,
+    }
+    assert backend_events.count("open") == 1  # a refused address leaves the connection open
+
+
+def test_running_again_after_a_failure_sends_only_the_failed_one(settings, backend_events):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.BouncingBackend"
+    stale_organization(primary=UserFactory(email="a@example.org"))
+    stale_organization(primary=UserFactory(email="bounce@example.org"))
+    reminders_send()
+    mail.outbox.clear()
+    settings.EMAIL_BACKEND = f"{BACKENDS}.CountingBackend"  # the address works again
+
+    result = reminders_send()
+
+    assert recipients() == ["bounce@example.org"]
+    assert len(result.sent) == 1
+
+
+def test_dropped_connection_is_reopened_and_the_rest_are_sent(settings, backend_events):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.DroppingBackend"
+    stale_organization(name="A", primary=UserFactory(email="a@example.org"))
+    stale_organization(name="B", primary=UserFactory(email="drop@example.org"))
+    stale_organization(name="C", primary=UserFactory(email="c@example.org"))
+
+    result = reminders_send()
+
+    assert recipients() == ["a@example.org", "c@example.org"]
+    assert [reminder.to_email for reminder in result.failed] == ["drop@example.org"]
+    assert backend_events == ["init", "open", "close", "open", "close"]
+
+
+def test_unreachable_mail_server_stops_the_command_with_an_error_and_logs_nothing(settings, backend_events):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.UnreachableBackend"
+    stale_organization()
+
+    with pytest.raises(CommandError) as error:
+        run_command()
+
+    assert str(error.value).startswith(MAIL_SERVER_UNREACHABLE.format(error="")[:-1])
+    assert not EmailLog.objects.exists()
+
+
+# Scale
+
+
+def test_one_mail_server_connection_for_the_whole_run(settings, backend_events):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.CountingBackend"
+    OrganizationFactory.create_batch(3)
+    backend_events.clear()  # creating organizations sends no email, but be sure
+
+    reminders_send()
+
+    assert len(mail.outbox) == 3
+    assert backend_events == ["init", "open", "close"]
+
+
+# candidates, then per batch of BATCH_SIZE: organizations, their roles, one INSERT of the logs.
+def expected_queries(organizations):
+    return 1 + 3 * math.ceil(organizations / reminders.BATCH_SIZE)
+
+
+@pytest.mark.parametrize("count", [5, 50])
+def test_query_count_does_not_grow_with_the_organizations_reminded(count):
+    organizations = OrganizationFactory.create_batch(count)
+    for organization in organizations[::2]:  # rosters of different sizes cost nothing more
+        services.contact_add(
+            organization=organization, email=f"staff{organization.pk}@example.org", role=Role.STAFF, by=None
+        )
+    mail.outbox.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        result = reminders_send()
+
+    assert len(result.sent) == count
+    assert len(queries) == expected_queries(count) == 4
+
+
+def test_query_count_grows_per_batch_not_per_organization(monkeypatch):
+    monkeypatch.setattr(reminders, "BATCH_SIZE", 4)
+    OrganizationFactory.create_batch(10)
+
+    with CaptureQueriesContext(connection) as queries:
+        result = reminders_send()
+
+    assert len(result.sent) == 10
+    assert len(queries) == expected_queries(10) == 1 + 3 * 3
+    assert EmailLog.objects.filter(status=EmailLog.Status.SENT).count() == 10
+
+
+# The command
+
+
+def test_command_prints_a_summary_with_skip_reasons_counted():
+    stale_organization()
+    stale_organization()
+    OrganizationFactory(contacts_confirmed_at=days_ago(10))
+    reminded(stale_organization(), days=3)
+
+    out, err = run_command()
+
+    assert out.strip().splitlines()[-1] == (
+        "2 sent, 2 skipped (1 contacts confirmed within the period, 1 already reminded within the interval), 0 failed."
+    )
+    assert err == ""
+
+
+def test_command_dry_run_lists_who_would_be_emailed_and_sends_and_logs_nothing():
+    organization = stale_organization(name="Sierra CME Institute", provider_id="CA12345")
+    OrganizationFactory(contacts_confirmed_at=days_ago(10))
+
+    out, _err = run_command("--dry-run")
+
+    assert f"Would email Sierra CME Institute (CA12345) to {organization.primary_contact.email}" in out
+    assert "Dry run: 1 would be emailed, 1 skipped" in out
+    assert mail.outbox == []
+    assert not EmailLog.objects.exists()
+
+
+def test_command_reports_a_refused_address_and_still_succeeds(settings, backend_events):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.BouncingBackend"
+    stale_organization(primary=UserFactory(email="a@example.org"))
+    stale_organization(name="Bouncy", provider_id="CA99999", primary=UserFactory(email="bounce@example.org"))
+
+    out, err = run_command()  # raises on a non-zero exit
+
+    assert "1 sent, 0 skipped, 1 failed." in out
+    assert "Failed Bouncy (CA99999) to bounce@example.org: SMTPRecipientsRefused" in err
+
+
+def test_command_limited_to_one_organization():
+    wanted = stale_organization(provider_id="CA00042")
+    stale_organization()
+
+    run_command("--organization", "CA00042")
+
+    assert recipients() == [wanted.primary_contact.email]
+
+
+def test_command_refuses_an_unknown_provider_id():
+    stale_organization(provider_id="CA00042")
+
+    with pytest.raises(CommandError, match=UNKNOWN_PROVIDER_IDS.format(ids="CA77777")):
+        run_command("--organization", "CA00042", "--organization", "CA77777")
+    assert mail.outbox == []
+
+
+# The admin action
+
+
+def admin_request(user):
+    request = RequestFactory().post("/admin/contacts/organization/")
+    request.user = user
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    return request
+
+
+def test_admin_action_reminds_selected_organizations_even_when_fresh_but_not_twice():
+    from django.contrib.admin.sites import site
+
+    staff = StaffUserFactory(is_superuser=True)
+    fresh = OrganizationFactory(name="Fresh", contacts_confirmed_at=days_ago(10))
+    recent = stale_organization(name="Recent")
+    reminded(recent, days=3)
+    not_selected = stale_organization(name="Not selected")
+    request = admin_request(staff)
+    modeladmin = site._registry.get(Organization) or _plain_modeladmin()
+
+    reminders.send_update_reminder_action(
+        modeladmin, request, Organization.objects.filter(pk__in=[fresh.pk, recent.pk])
+    )
+
+    assert recipients() == [fresh.primary_contact.email]
+    assert not_selected.primary_contact.email not in recipients()
+    shown = [str(message) for message in request._messages]
+    assert shown == [
+        f"Sent the update reminder to 1: Fresh ({fresh.provider_id}) to {fresh.primary_contact.email}.",
+        f"Skipped 1: Recent ({recent.provider_id}): reminded on June 12, 2025.",
+    ]
+
+
+def _plain_modeladmin():
+    from django.contrib.admin import ModelAdmin
+    from django.contrib.admin.sites import site
+
+    return ModelAdmin(Organization, site)
