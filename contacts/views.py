@@ -213,12 +213,12 @@ class ContactAddView(OrganizationAccessMixin, FormView):
         return redirect(self.profile_url())
 
 
-def _person_for(form):
+def _person_for(form, by):
     """The chosen person, creating one (without a password) for a new email."""
     person = form.cleaned_data.get("person")
     if person:
         return person
-    person, _created = services.person_get_or_create(email=form.cleaned_data["email"], **form.details())
+    person, _created = services.person_get_or_create(email=form.cleaned_data["email"], by=by, **form.details())
     return person
 
 
@@ -269,7 +269,7 @@ class RoleAssignView(OrganizationAccessMixin, FormView):
         started = timezone.now()
         try:
             with transaction.atomic():
-                person = _person_for(form)
+                person = _person_for(form, self.request.user)
                 services.role_replace(organization=self.organization, role=self.role, to=person, by=self.request.user)
         except ValidationError as error:
             service_errors_add(form, error)
@@ -397,7 +397,7 @@ class PrimaryTransferView(OrganizationAccessMixin, FormView):
         )
         try:
             with transaction.atomic():
-                new = _person_for(form)
+                new = _person_for(form, by)
                 services.primary_contact_transfer(organization=self.organization, to=new, by=by)
                 if keep_as_staff:
                     services.role_assign(organization=self.organization, person=previous, role=Role.STAFF, by=by)
