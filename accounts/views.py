@@ -1,6 +1,7 @@
+import copy
+
 from axes.utils import reset as axes_reset
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.urls import reverse_lazy
@@ -9,8 +10,6 @@ from django.views.generic import UpdateView
 from accounts.backends import EmailBackend
 from accounts.forms import LoggedPasswordResetForm, ProfileForm, SignInForm
 from contacts.models import ACCESS_ROLES
-
-User = get_user_model()
 
 SIGNED_OUT = "You are signed out."
 PASSWORD_CHANGED = "Your password is changed."
@@ -124,7 +123,7 @@ class ProfileUpdateView(LoginRequiredMixin, UpdateView):
     def get_object(self, queryset=None):
         # A copy: a form that fails validation still writes what was typed onto its
         # instance, and request.user must stay the person as saved (the page header uses it).
-        return User.objects.get(pk=self.request.user.pk)
+        return copy.copy(self.request.user)
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -202,3 +202,14 @@ def test_admin_sign_in_is_throttled_by_the_same_rule(client):
     response = client.post(reverse("admin:login"), {"username": staff.email, "password": PASSWORD})
     assert response.status_code == 429
     assert signed_in_as(client) is None
+
+
+def test_contact_removed_from_their_last_role_is_signed_out_at_once(client):
+    person = UserFactory()
+    role = services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
+    client.force_login(person)
+    assert client.get(reverse("accounts:profile")).status_code == 200
+    services.role_remove(contact_role=role, by=None)
+    response = client.get(reverse("accounts:profile"))
+    assert response.status_code == 302
+    assert response.url.startswith(LOGIN)
