@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.mail.backends import locmem
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from accounts.tests.factories import StaffUserFactory, UserFactory
 from contacts import reminders, services
@@ -190,12 +190,14 @@ def test_every_reminder_is_in_the_email_log():
 def test_organization_without_a_primary_is_skipped_not_an_error():
     # The roster invariants forbid this; a reminder run still must not crash on it.
     organization = stale_organization()
-    ContactRole.objects.filter(organization=organization).delete()
+    primary = ContactRole.objects.get(organization=organization)
+    ContactRole.objects.filter(pk=primary.pk).delete()
 
     result = reminders_send()
 
     assert mail.outbox == []
     assert [skip.reason for skip in result.skipped] == [SkipReason.NO_PRIMARY]
+    primary.save()  # PostgreSQL's deferred "exactly one primary" check runs when the test ends
 
 
 # The email
@@ -430,40 +432,60 @@ def test_command_refuses_an_unknown_provider_id():
 # The admin action
 
 
-def admin_request(user):
-    request = RequestFactory().post("/admin/contacts/organization/")
-    request.user = user
-    request.session = {}
-    request._messages = FallbackStorage(request)
-    return request
+def admin_signed_in(client, group):
+    user = StaffUserFactory()
+    user.groups.add(Group.objects.get(name=group))
+    client.force_login(user)
 
 
-def test_admin_action_reminds_selected_organizations_even_when_fresh_but_not_twice():
-    from django.contrib.admin.sites import site
+def run_admin_action(client, organizations):
+    return client.post(
+        reverse("admin:contacts_organization_changelist"),
+        {
+            "action": "send_update_reminder_action",
+            "_selected_action": [organization.pk for organization in organizations],
+            "index": "0",
+            "select_across": "0",
+        },
+        follow=True,
+    )
 
-    staff = StaffUserFactory(is_superuser=True)
+
+def test_admin_action_reminds_selected_organizations_even_when_fresh_but_not_twice(client):
+    admin_signed_in(client, "CME editors")
     fresh = OrganizationFactory(name="Fresh", contacts_confirmed_at=days_ago(10))
     recent = stale_organization(name="Recent")
     reminded(recent, days=3)
     not_selected = stale_organization(name="Not selected")
-    request = admin_request(staff)
-    modeladmin = site._registry.get(Organization) or _plain_modeladmin()
 
-    reminders.send_update_reminder_action(
-        modeladmin, request, Organization.objects.filter(pk__in=[fresh.pk, recent.pk])
-    )
+    response = run_admin_action(client, [fresh, recent])
 
     assert recipients() == [fresh.primary_contact.email]
     assert not_selected.primary_contact.email not in recipients()
-    shown = [str(message) for message in request._messages]
-    assert shown == [
+    assert [str(message) for message in response.context["messages"]] == [
         f"Sent the update reminder to 1: Fresh ({fresh.provider_id}) to {fresh.primary_contact.email}.",
         f"Skipped 1: Recent ({recent.provider_id}): reminded on June 12, 2025.",
     ]
+    assert EmailLog.objects.filter(organization=fresh, kind=EmailLog.Kind.REMINDER).count() == 1
 
 
-def _plain_modeladmin():
-    from django.contrib.admin import ModelAdmin
-    from django.contrib.admin.sites import site
+def test_admin_action_reports_a_refused_address(client, settings, backend_events):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.BouncingBackend"
+    admin_signed_in(client, "CME editors")
+    bouncing = stale_organization(name="Bouncy", primary=UserFactory(email="bounce@example.org"))
 
-    return ModelAdmin(Organization, site)
+    response = run_admin_action(client, [bouncing])
+
+    [message] = response.context["messages"]
+    assert str(message).startswith(f"Could not send to 1: Bouncy ({bouncing.provider_id}) to bounce@example.org: ")
+    assert message.level_tag == "danger"
+
+
+def test_cme_reviewer_cannot_send_reminders(client):
+    admin_signed_in(client, "CME reviewers")
+    organization = stale_organization()
+
+    run_admin_action(client, [organization])
+
+    assert mail.outbox == []
+    assert not EmailLog.objects.exists()
