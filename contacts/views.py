@@ -116,30 +116,40 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         )
 
 
+# What an unfilled role means, when no fallback applies.
+VACANCIES = {
+    Role.CEO: "No CEO contact assigned.",
+    Role.STAFF: "No staff assigned.",
+    Role.TECHNICAL: "No technical contact assigned.",
+    Role.MEDICAL_DIRECTOR: "No medical director assigned.",
+}
+NO_BILLING = "No billing contact — invoices go to the Primary Contact, {person}."
+NO_WEBSITE = "No website contact — the Primary Contact, {person}, is published in the directory."
+
+
 def roster_rows(organization) -> list[dict]:
-    """The seven roles in order, each with its holders and, when unfilled, what that means."""
+    """The seven roles in order, each with its holders and, when unfilled, what that means.
+
+    The fallbacks come from the organization's own methods, so the page says what
+    the invoices and the directory actually do.
+    """
     rows = []
     for role in Role:
         holders = [r for r in organization.roles.all() if r.role == role]
         vacancy = ""
-        if not holders:
-            if role == Role.BILLING:
-                person, _fallback = organization.invoice_recipient()
-                vacancy = f"No billing contact — invoices go to the Primary Contact, {person}."
-            elif role == Role.WEBSITE:
-                person, _fallback = organization.published_contact()
-                vacancy = f"No website contact — the Primary Contact, {person}, is published in the directory."
-            elif role != Role.STAFF:
-                vacancy = f"No {role.label[0].lower()}{role.label[1:]} assigned."
-            else:
-                vacancy = "No staff assigned."
+        if not holders and role == Role.BILLING:
+            vacancy = NO_BILLING.format(person=organization.invoice_recipient()[0])
+        elif not holders and role == Role.WEBSITE:
+            vacancy = NO_WEBSITE.format(person=organization.published_contact()[0])
+        elif not holders:
+            vacancy = VACANCIES[role]
         rows.append(
             {
                 "role": role,
                 "purpose": ROLE_PURPOSES[role],
                 "holders": holders,
-                "vacancy": vacancy,
                 "singular": role != Role.STAFF,
+                "vacancy": vacancy,
             }
         )
     return rows

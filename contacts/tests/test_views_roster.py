@@ -1,0 +1,272 @@
+"""Adding contacts, assigning, replacing and removing role holders, editing invited contacts."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
+from django.core import mail
+from django.urls import reverse
+from django.utils.html import escape
+
+from accounts.tests.factories import InvitedUserFactory, UserFactory
+from contacts import services
+from contacts.forms import CHOOSE_A_PERSON, CHOOSE_ONE_PERSON, NEW_PERSON_NEEDS_NAME
+from contacts.models import ContactRole, Role
+from contacts.tests.factories import OrganizationFactory
+from contacts.views import ALSO_INVITED, CONTACT_INVITED, CONTACT_KNOWN, ROLE_REMOVED, SELF_LOST_ACCESS
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+
+@pytest.fixture
+def organization():
+    return OrganizationFactory(primary=UserFactory(first_name="Jane", last_name="Doe"))
+
+
+@pytest.fixture
+def primary(client, organization):
+    client.force_login(organization.primary_contact)
+    return organization.primary_contact
+
+
+def add(organization, role, person=None):
+    person = person or UserFactory()
+    services.role_assign(organization=organization, person=person, role=role, by=organization.primary_contact)
+    return person
+
+
+def messages_of(response):
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+NEW_CONTACT = {
+    "email": "New.Person@Example.org",
+    "first_name": "New",
+    "last_name": "Person",
+    "credentials": "RN",
+    "job_title": "Coordinator",
+    "phone": "(916) 555-0199",
+    "role": "staff",
+}
+
+
+# Add a contact
+
+
+def test_adding_a_new_email_creates_the_person_and_emails_the_invitation(client, organization, primary):
+    response = client.post(reverse("contacts:contact_add", args=[organization.pk]), NEW_CONTACT, follow=True)
+    person = User.objects.get(email__iexact="new.person@example.org")
+    assert (person.first_name, person.credentials, person.job_title) == ("New", "RN", "Coordinator")
+    assert not person.has_usable_password()
+    assert organization.holders(Role.STAFF) == [person]
+    assert [message.to for message in mail.outbox] == [[person.email]]
+    assert "set your password" in mail.outbox[0].subject
+    expected = CONTACT_INVITED.format(email="New.Person@Example.org", person=person, role="Staff")
+    assert messages_of(response) == [expected]
+    assert response.redirect_chain[-1][0] == reverse("contacts:profile", args=[organization.pk])
+
+
+def test_adding_a_known_email_only_adds_the_role(client, organization, primary):
+    known = UserFactory(email="known@example.org", first_name="Kim", last_name="Known")
+    data = {**NEW_CONTACT, "email": "KNOWN@example.org", "first_name": "Other", "role": "technical"}
+    response = client.post(reverse("contacts:contact_add", args=[organization.pk]), data, follow=True)
+    known.refresh_from_db()
+    assert known.first_name == "Kim"
+    assert organization.holder(Role.TECHNICAL) == known
+    assert mail.outbox == []
+    assert messages_of(response) == [
+        CONTACT_KNOWN.format(email="KNOWN@example.org", person=known, role="Technical Contact")
+    ]
+
+
+def test_known_contact_without_a_password_gets_the_invitation_with_their_first_access(client, organization, primary):
+    billing_only = InvitedUserFactory(email="billing@example.org")
+    add(organization, Role.BILLING, billing_only)
+    data = {**NEW_CONTACT, "email": "billing@example.org", "role": "staff"}
+    response = client.post(reverse("contacts:contact_add", args=[organization.pk]), data, follow=True)
+    assert len(mail.outbox) == 1
+    assert ALSO_INVITED in messages_of(response)[0]
+
+
+def test_adding_a_billing_contact_sends_no_invitation(client, organization, primary):
+    client.post(reverse("contacts:contact_add", args=[organization.pk]), {**NEW_CONTACT, "role": "billing"})
+    assert organization.holder(Role.BILLING).email == "New.Person@example.org"
+    assert mail.outbox == []
+
+
+def test_adding_to_a_filled_role_shows_the_services_error_and_keeps_the_input(client, organization, primary):
+    holder = add(organization, Role.BILLING)
+    response = client.post(reverse("contacts:contact_add", args=[organization.pk]), {**NEW_CONTACT, "role": "billing"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert services.ROLE_ALREADY_FILLED.format(organization=organization, role="Billing Contact", person=holder) in html
+    assert 'value="New.Person@Example.org"' in html
+    assert 'value="Coordinator"' in html
+    assert not User.objects.filter(email__iexact="new.person@example.org").exists()
+
+
+def test_invalid_email_re_renders_the_form_with_a_message(client, organization, primary):
+    response = client.post(reverse("contacts:contact_add", args=[organization.pk]), {**NEW_CONTACT, "email": "nope"})
+    assert response.status_code == 200
+    assert "Enter a valid email address." in response.content.decode()
+    assert 'value="nope"' in response.content.decode()
+
+
+def test_primary_is_not_offered_when_adding_a_contact(client, organization, primary):
+    response = client.get(reverse("contacts:contact_add", args=[organization.pk]) + "?role=website")
+    form = response.context["form"]
+    assert "primary" not in dict(form.fields["role"].choices)
+    assert form.initial["role"] == "website"
+    response = client.post(reverse("contacts:contact_add", args=[organization.pk]), {**NEW_CONTACT, "role": "primary"})
+    assert response.status_code == 200
+    assert organization.holders(Role.PRIMARY) == [primary]
+
+
+# Assign or replace a singular role
+
+
+def test_assigning_someone_on_the_roster_to_an_empty_role(client, organization, primary):
+    staff = add(organization, Role.STAFF)
+    response = client.post(reverse("contacts:role_assign", args=[organization.pk, "website"]), {"person": staff.pk})
+    assert response.status_code == 302
+    assert organization.holder(Role.WEBSITE) == staff
+
+
+def test_replacing_a_holder_with_a_new_email_invites_the_new_person(client, organization, primary):
+    old = add(organization, Role.TECHNICAL)
+    data = {"email": "tech@example.org", "first_name": "Tess", "last_name": "Tech"}
+    response = client.post(reverse("contacts:role_assign", args=[organization.pk, "technical"]), data, follow=True)
+    new = User.objects.get(email="tech@example.org")
+    assert organization.holder(Role.TECHNICAL) == new
+    assert old not in organization.holders(Role.TECHNICAL)
+    assert [message.to for message in mail.outbox] == [["tech@example.org"]]
+    assert "invitation" in messages_of(response)[0]
+
+
+def test_assign_form_offers_the_roster_but_not_the_current_holder(client, organization, primary):
+    holder = add(organization, Role.CEO)
+    staff = add(organization, Role.STAFF)
+    response = client.get(reverse("contacts:role_assign", args=[organization.pk, "ceo"]))
+    choices = dict(response.context["form"].fields["person"].choices)
+    assert str(staff.pk) in choices and str(primary.pk) in choices
+    assert str(holder.pk) not in choices
+    assert f"{holder} is the CEO Contact" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({}, CHOOSE_A_PERSON),
+        ({"email": "someone@example.org"}, NEW_PERSON_NEEDS_NAME),
+        ({"email": "someone@example.org", "first_name": "A", "last_name": "B", "person": "PRIMARY"}, CHOOSE_ONE_PERSON),
+    ],
+)
+def test_assign_form_needs_exactly_one_person(client, organization, primary, data, error):
+    data = {key: primary.pk if value == "PRIMARY" else value for key, value in data.items()}
+    response = client.post(reverse("contacts:role_assign", args=[organization.pk, "medical_director"]), data)
+    assert response.status_code == 200
+    assert escape(error) in response.content.decode()
+    assert organization.holder(Role.MEDICAL_DIRECTOR) is None
+
+
+def test_a_person_from_another_roster_cannot_be_picked_by_id(client, organization, primary):
+    outsider = OrganizationFactory().primary_contact
+    response = client.post(reverse("contacts:role_assign", args=[organization.pk, "website"]), {"person": outsider.pk})
+    assert response.status_code == 200
+    assert organization.holder(Role.WEBSITE) is None
+
+
+def test_assigning_the_primary_role_leads_to_the_hand_over(client, organization, primary):
+    response = client.get(reverse("contacts:role_assign", args=[organization.pk, "primary"]))
+    assert response.url == reverse("contacts:primary_transfer", args=[organization.pk])
+
+
+def test_assigning_staff_leads_to_adding_a_contact(client, organization, primary):
+    response = client.get(reverse("contacts:role_assign", args=[organization.pk, "staff"]))
+    assert response.url == reverse("contacts:contact_add", args=[organization.pk]) + "?role=staff"
+
+
+# Remove a role holder
+
+
+def test_removing_a_staff_member_asks_then_removes_and_ends_their_access(client, organization, primary):
+    staff = add(organization, Role.STAFF, UserFactory(first_name="Sam", last_name="Staff"))
+    contact_role = organization.roles.get(person=staff)
+    url = reverse("contacts:role_remove", args=[organization.pk, contact_role.pk])
+    page = client.get(url).content.decode()
+    assert "Remove Sam Staff as Staff?" in page
+    assert "they lose access at once" in page
+    response = client.post(url, follow=True)
+    assert messages_of(response) == [ROLE_REMOVED.format(person=staff, role="Staff")]
+    assert not ContactRole.objects.filter(pk=contact_role.pk).exists()
+    client.force_login(staff)
+    assert client.get(reverse("contacts:profile", args=[organization.pk])).status_code != 200
+
+
+def test_removing_yourself_warns_that_you_lose_access_then_sends_you_to_the_dashboard(client, organization):
+    me = add(organization, Role.STAFF)
+    client.force_login(me)
+    OrganizationFactory(primary=me)  # still signed in: a contact elsewhere
+    contact_role = organization.roles.get(person=me)
+    url = reverse("contacts:role_remove", args=[organization.pk, contact_role.pk])
+    assert "you will lose access" in client.get(url).content.decode()
+    response = client.post(url)
+    assert response.url == reverse("contacts:dashboard")
+    assert messages_of(response) == [SELF_LOST_ACCESS.format(organization=organization)]
+    assert client.get(reverse("contacts:profile", args=[organization.pk])).status_code == 404
+
+
+def test_removing_one_of_your_roles_keeps_your_access(client, organization):
+    me = add(organization, Role.STAFF)
+    add(organization, Role.WEBSITE, me)
+    client.force_login(me)
+    contact_role = organization.roles.get(person=me, role=Role.WEBSITE)
+    url = reverse("contacts:role_remove", args=[organization.pk, contact_role.pk])
+    assert "You keep your other roles" in client.get(url).content.decode()
+    assert client.post(url).url == reverse("contacts:profile", args=[organization.pk])
+
+
+def test_the_primary_cannot_be_removed(client, organization, primary):
+    contact_role = organization.roles.get(role=Role.PRIMARY)
+    url = reverse("contacts:role_remove", args=[organization.pk, contact_role.pk])
+    for response in (client.get(url, follow=True), client.post(url, follow=True)):
+        assert response.redirect_chain == [(reverse("contacts:profile", args=[organization.pk]), 302)]
+        assert messages_of(response) == [services.PRIMARY_CANNOT_BE_REMOVED]
+    assert organization.holders(Role.PRIMARY) == [primary]
+
+
+# Edit the details of a contact who has not set a password
+
+
+def test_invited_contact_details_can_be_edited_with_history(client, organization, primary):
+    invited = add(organization, Role.STAFF, InvitedUserFactory())
+    url = reverse("contacts:person_edit", args=[organization.pk, invited.pk])
+    data = {"first_name": "Ivy", "last_name": "Vine", "credentials": "PhD", "job_title": "Planner", "phone": "1"}
+    response = client.post(url, data)
+    assert response.url == reverse("contacts:profile", args=[organization.pk])
+    invited.refresh_from_db()
+    assert (invited.first_name, invited.credentials) == ("Ivy", "PhD")
+    assert invited.history.latest().history_user == primary
+
+
+def test_the_email_of_an_invited_contact_is_not_editable(client, organization, primary):
+    invited = add(organization, Role.STAFF, InvitedUserFactory(email="right@example.org"))
+    url = reverse("contacts:person_edit", args=[organization.pk, invited.pk])
+    client.post(url, {"first_name": "A", "last_name": "B", "email": "attacker@example.org"})
+    invited.refresh_from_db()
+    assert invited.email == "right@example.org"
+
+
+def test_a_contact_who_set_a_password_keeps_their_own_details(client, organization, primary):
+    staff = add(organization, Role.STAFF)
+    url = reverse("contacts:person_edit", args=[organization.pk, staff.pk])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"first_name": "Changed"}).status_code == 404
+    staff.refresh_from_db()
+    assert staff.first_name != "Changed"
+
+
+def test_an_invited_person_of_another_organization_is_404(client, organization, primary):
+    elsewhere = OrganizationFactory()
+    invited = add(elsewhere, Role.STAFF, InvitedUserFactory())
+    assert client.get(reverse("contacts:person_edit", args=[organization.pk, invited.pk])).status_code == 404
