@@ -1,0 +1,171 @@
+"""manage.py seed_demo: realistic demo data through the services, idempotent, with the sign-in details printed."""
+
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from contacts.management.commands.seed_demo import DEMO_PASSWORD, NEEDS_DEBUG, PEOPLE
+from contacts.models import ContactRole, EmailLog, Organization, Role
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+@pytest.fixture
+def seed(settings):
+    settings.DEBUG = True
+
+    def run():
+        out = StringIO()
+        call_command("seed_demo", stdout=out)
+        return out.getvalue()
+
+    return run
+
+
+def row_counts():
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models(include_auto_created=True)}
+
+
+def test_second_run_changes_nothing_and_sends_nothing(seed, mailoutbox):
+    seed()
+    before = row_counts()
+    output = seed()
+    assert row_counts() == before
+    assert mailoutbox == []
+    assert "nothing changed" in output
+
+
+def test_first_run_creates_rows_in_every_table_it_owns(seed):
+    seed()
+    counts = row_counts()
+    assert counts["contacts.Organization"] == 6
+    assert counts["contacts.ContactRole"] > 6
+    assert counts["contacts.HistoricalContactRole"] >= counts["contacts.ContactRole"]
+
+
+def test_both_runs_print_the_sign_in_details(seed):
+    for output in (seed(), seed()):
+        assert "Demo sign-in details" in output
+        assert "/accounts/sign-in/" in output
+        assert "admin@cma.example.org" in output
+        assert f"maria.alvarez@svms.example.org           {DEMO_PASSWORD}" in output
+        assert "Sacramento Valley Medical Society: Primary Contact" in output
+        assert "tom.nguyen@svms.example.org" in output and "has not set a password" in output
+
+
+def test_refuses_to_run_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match=NEEDS_DEBUG):
+        call_command("seed_demo", stdout=StringIO())
+    assert not User.objects.exists()
+
+
+def signs_in(client, email):
+    """Whether the sign-in page lets this email in with the demo password."""
+    client.logout()
+    response = client.post(reverse("accounts:login"), {"username": email, "password": DEMO_PASSWORD})
+    return response.status_code == 302
+
+
+def test_demo_provider_users_sign_in_with_the_printed_password_and_see_their_organizations(seed, client):
+    seed()
+    maria = User.objects.get(email=PEOPLE["maria"]["email"])
+    assert sorted(Organization.objects.for_user(maria).values_list("name", flat=True)) == [
+        "Central Valley Family Physicians Association",
+        "Pacific Heights University School of Medicine, Office of CME",
+        "Sacramento Valley Medical Society",
+    ]
+    for details in PEOPLE.values():
+        if details["password"]:
+            assert signs_in(client, details["email"]), details["email"]
+
+
+def test_demo_cme_staff_sign_in_to_the_admin(seed, client):
+    seed()
+    for email in ("admin@cma.example.org", "reviewer@cma.example.org", "editor@cma.example.org"):
+        client.logout()
+        response = client.post(reverse("admin:login"), {"username": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, email
+
+
+def test_billing_ceo_and_invited_contacts_cannot_sign_in(seed, client):
+    seed()
+    for key in ("robert", "linda", "tom", "grace"):
+        person = User.objects.get(email=PEOPLE[key]["email"])
+        assert not person.has_usable_password()
+        assert not signs_in(client, person.email)
+
+
+def test_only_the_invited_contacts_get_an_invitation(seed):
+    seed()
+    invited = EmailLog.objects.filter(kind=EmailLog.Kind.INVITATION).values_list("to_email", flat=True)
+    assert sorted(invited) == [PEOPLE["grace"]["email"], PEOPLE["tom"]["email"]]
+
+
+def test_every_demo_organization_has_exactly_one_primary(seed):
+    seed()
+    for organization in Organization.objects.all():
+        assert organization.roles.filter(role=Role.PRIMARY).count() == 1, organization
+
+
+def test_rosters_show_both_fallbacks_and_a_full_roster(seed):
+    seed()
+    organizations = list(Organization.objects.with_roster())
+    invoice_fallbacks = {o.provider_id for o in organizations if o.invoice_recipient()[1]}
+    published_fallbacks = {o.provider_id for o in organizations if o.published_contact()[1]}
+    full = {o.provider_id for o in organizations if not o.unfilled_roles()}
+    assert invoice_fallbacks and published_fallbacks
+    assert invoice_fallbacks != {o.provider_id for o in organizations}
+    assert published_fallbacks != {o.provider_id for o in organizations}
+    assert full == {"CA00101"}
+
+
+def test_confirmations_are_recent_stale_and_never(seed):
+    seed()
+    organizations = {o.provider_id: o for o in Organization.objects.all()}
+    assert organizations["CA00101"].contacts_confirmed_at is not None
+    assert not organizations["CA00101"].contacts_are_stale
+    assert organizations["CA00214"].contacts_are_stale
+    assert organizations["CA00214"].contacts_confirmed_at is not None
+    assert organizations["CA00377"].contacts_confirmed_at is None
+    assert Organization.objects.stale().count() == 2
+
+
+def test_people_hold_several_roles_and_roles_at_several_organizations(seed):
+    seed()
+    david = User.objects.get(email=PEOPLE["david"]["email"])
+    at_one = ContactRole.objects.filter(person=david, organization__provider_id="CA00101")
+    assert set(at_one.values_list("role", flat=True)) == {Role.WEBSITE, Role.TECHNICAL}
+    assert ContactRole.objects.filter(person=david).values("organization").distinct().count() == 2
+
+
+def test_cme_staff_are_in_their_groups(seed):
+    for name in ("CME reviewers", "CME editors"):
+        Group.objects.get_or_create(name=name)
+    seed()
+    reviewer = User.objects.get(email="reviewer@cma.example.org")
+    editor = User.objects.get(email="editor@cma.example.org")
+    assert reviewer.is_staff and editor.is_staff and not reviewer.is_superuser and not editor.is_superuser
+    assert list(reviewer.groups.values_list("name", flat=True)) == ["CME reviewers"]
+    assert list(editor.groups.values_list("name", flat=True)) == ["CME editors"]
+    assert User.objects.get(email="admin@cma.example.org").is_superuser
+
+
+def test_seed_still_runs_without_the_staff_groups(seed):
+    Group.objects.filter(name__in=["CME reviewers", "CME editors"]).delete()
+    seed()
+    assert not User.objects.get(email="reviewer@cma.example.org").groups.exists()
+
+
+def test_roster_changes_are_recorded_as_made_by_the_cme_editor(seed):
+    seed()
+    editor = User.objects.get(email="editor@cma.example.org")
+    assert set(ContactRole.history.values_list("history_user", flat=True)) == {editor.pk}
