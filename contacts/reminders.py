@@ -146,11 +146,9 @@ class _RunConnection:
             raise
 
 
-def _candidates(organizations, now):
-    """Every organization in scope with what decides whether it is due, in one query."""
-    scope = Organization.objects.all()
-    if organizations is not None:
-        scope = scope.filter(pk__in=organizations.values("pk"))
+def _with_due(organizations, now):
+    """Annotate what decides whether each organization is due: is_stale, and reminded_at
+    (its last reminder sent within the interval, or None), computed in the query."""
     last_reminded = (
         EmailLog.objects.filter(
             organization=OuterRef("pk"),
@@ -161,24 +159,42 @@ def _candidates(organizations, now):
         .order_by("-sent_at")
         .values("sent_at")[:1]
     )
-    return (
-        scope.annotate(
-            is_stale=Exists(Organization.objects.stale().filter(pk=OuterRef("pk"))),
-            reminded_at=Subquery(last_reminded),
-        )
-        .order_by("name", "pk")
-        .values_list("pk", "name", "provider_id", "contacts_confirmed_at", "is_stale", "reminded_at")
+    return organizations.annotate(
+        is_stale=Exists(Organization.objects.stale().filter(pk=OuterRef("pk"))),
+        reminded_at=Subquery(last_reminded),
+    ).order_by("name", "pk")
+
+
+def _skip(pk, name, provider_id, confirmed_at, is_stale, reminded_at, *, stale_only) -> Skip | None:
+    """Why this organization is not due, or None when it is."""
+    if stale_only and not is_stale:
+        return Skip(pk, name, provider_id, SkipReason.NOT_STALE, _local_date(confirmed_at))
+    if reminded_at:
+        return Skip(pk, name, provider_id, SkipReason.REMINDED, _local_date(reminded_at))
+    return None
+
+
+def _candidates(organizations, now):
+    """Every organization in scope with what decides whether it is due, in one query."""
+    scope = Organization.objects.all()
+    if organizations is not None:
+        scope = scope.filter(pk__in=organizations.values("pk"))
+    return _with_due(scope, now).values_list(
+        "pk", "name", "provider_id", "contacts_confirmed_at", "is_stale", "reminded_at"
     )
 
 
-def _batches(ids):
-    """The due organizations with their rosters, BATCH_SIZE at a time (two queries each)."""
+def _batches(ids, now):
+    """The due organizations with their rosters, BATCH_SIZE at a time (two queries each).
+
+    Each batch is annotated again when it is read, so an organization that
+    another run (or the admin) reminded meanwhile is not sent a second one.
+    """
     for start in range(0, len(ids), BATCH_SIZE):
         yield (
-            Organization.objects.filter(pk__in=ids[start : start + BATCH_SIZE])
+            _with_due(Organization.objects.filter(pk__in=ids[start : start + BATCH_SIZE]), now)
             .select_related("contacts_confirmed_by")
             .with_roster()
-            .order_by("name", "pk")
         )
 
 
@@ -214,13 +230,12 @@ def reminders_send(
     now = timezone.now()
     result = ReminderResult(dry_run=dry_run)
     due_ids = []
-    for pk, name, provider_id, confirmed_at, is_stale, reminded_at in _candidates(organizations, now):
-        if stale_only and not is_stale:
-            result.skipped.append(Skip(pk, name, provider_id, SkipReason.NOT_STALE, _local_date(confirmed_at)))
-        elif reminded_at:
-            result.skipped.append(Skip(pk, name, provider_id, SkipReason.REMINDED, _local_date(reminded_at)))
+    for candidate in _candidates(organizations, now):
+        skip = _skip(*candidate, stale_only=stale_only)
+        if skip:
+            result.skipped.append(skip)
         else:
-            due_ids.append(pk)
+            due_ids.append(candidate[0])
     if not due_ids:
         return result
 
@@ -229,11 +244,11 @@ def reminders_send(
         run_connection = _RunConnection(connection or get_connection())
         run_connection.open()
     try:
-        for batch in _batches(due_ids):
+        for batch in _batches(due_ids, now):
             logs = []
             try:
                 for organization in batch:
-                    _remind(organization, result, logs, run_connection)
+                    _remind(organization, result, logs, run_connection, stale_only=stale_only)
             finally:
                 EmailLog.objects.bulk_create(logs)
     finally:
@@ -242,10 +257,21 @@ def reminders_send(
     return result
 
 
-def _remind(organization, result, logs, run_connection):
+def _remind(organization, result, logs, run_connection, *, stale_only):
+    skip = _skip(
+        organization.pk,
+        organization.name,
+        organization.provider_id,
+        organization.contacts_confirmed_at,
+        organization.is_stale,
+        organization.reminded_at,
+        stale_only=stale_only,
+    )
     primary = organization.official_contact()
-    if primary is None:
-        result.skipped.append(Skip(organization.pk, organization.name, organization.provider_id, SkipReason.NO_PRIMARY))
+    if not skip and primary is None:
+        skip = Skip(organization.pk, organization.name, organization.provider_id, SkipReason.NO_PRIMARY)
+    if skip:
+        result.skipped.append(skip)
         return
     if run_connection is None:
         result.due.append(Reminder(organization.pk, organization.name, organization.provider_id, primary.email))

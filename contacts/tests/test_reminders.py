@@ -151,6 +151,28 @@ def test_no_second_reminder_within_the_interval(reminded_days_ago, is_reminded):
         ]
 
 
+class OverlappingRunBackend(CountingBackend):
+    """While it sends the first email, another run reminds the organization named "Meanwhile"."""
+
+    def send_messages(self, email_messages):
+        meanwhile = Organization.objects.filter(name="Meanwhile").first()
+        if meanwhile and not EmailLog.objects.filter(organization=meanwhile).exists():
+            reminded(meanwhile, days=0)
+        return super().send_messages(email_messages)
+
+
+def test_organization_reminded_meanwhile_by_another_run_is_not_sent_a_second(settings, monkeypatch, backend_events):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.OverlappingRunBackend"
+    monkeypatch.setattr(reminders, "BATCH_SIZE", 1)  # "Meanwhile" is read after the first email went out
+    first = stale_organization(name="First")
+    meanwhile = stale_organization(name="Meanwhile")
+
+    result = reminders_send()
+
+    assert recipients() == [first.primary_contact.email]
+    assert [(skip.organization_id, skip.reason) for skip in result.skipped] == [(meanwhile.pk, SkipReason.REMINDED)]
+
+
 def test_a_failed_reminder_does_not_count_as_reminded():
     organization = stale_organization()
     reminded(organization, days=2, status=EmailLog.Status.FAILED)
