@@ -9,6 +9,7 @@ locmem backend: this measures our side of the run, not a mail server.
 import os
 import tempfile
 import time
+from collections import Counter
 from io import StringIO
 from pathlib import Path
 
@@ -49,7 +50,9 @@ def _measure():
         with CaptureQueriesContext(connection) as queries:
             call_command("send_contact_reminders", stdout=out)
         elapsed = time.perf_counter() - started
-        print(f"{label}: {elapsed:.2f}s, {len(queries)} queries, {len(mail.outbox):,} emails")
+        kinds = Counter(query["sql"].split()[0].upper() for query in queries.captured_queries)
+        breakdown = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        print(f"{label}: {elapsed:.2f}s, {len(queries)} queries ({breakdown}), {len(mail.outbox):,} emails")
         print(f"  {out.getvalue().strip()}")
     logged = EmailLog.objects.filter(kind=EmailLog.Kind.REMINDER, status=EmailLog.Status.SENT).count()
     print(f"email log: {logged:,} reminders sent")
