@@ -1,0 +1,178 @@
+"""People in the admin: CME staff find a person, see the roles they hold, and invite them."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+User = get_user_model()
+
+# Only superusers grant access: for everyone else these stay read-only.
+PERMISSION_FIELDS = ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")
+
+INVITATIONS_SENT = "Invitation sent to {people}."
+INVITATIONS_FAILED = "The invitation to {people} could not be sent; see the email log."
+NOT_INVITED = "Not invited, as they hold no role that lets them sign in: {people}."
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's admin, where only someone who may change an object can revert it.
+
+    simple-history saves a past version on POST without asking; a reviewer gets 403.
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            obj = self.get_object(request, unquote(object_id))
+            if not self.has_change_permission(request, obj):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class UserCreationForm(auth_forms.AdminUserCreationForm):
+    """A person by email address; a contact may be added without a password and invited later."""
+
+    class Meta:
+        model = User
+        fields = ("email", "first_name", "last_name", "credentials", "job_title", "phone")
+
+    def clean_email(self):
+        return User.objects.normalize_email(self.cleaned_data["email"].strip())
+
+
+class UserChangeForm(auth_forms.UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+    def clean_email(self):
+        return User.objects.normalize_email(self.cleaned_data["email"].strip())
+
+
+class HasSetPasswordFilter(admin.SimpleListFilter):
+    title = "has set password"
+    parameter_name = "has_set_password"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No (invited, cannot sign in yet)")]
+
+    def queryset(self, request, queryset):
+        unusable = {"password__startswith": "!"}
+        if self.value() == "yes":
+            return queryset.exclude(**unusable)
+        if self.value() == "no":
+            return queryset.filter(**unusable)
+        return queryset
+
+
+def _names(people) -> str:
+    return ", ".join(f"{person} <{person.email}>" for person in people)
+
+
+@admin.action(description="Send invitation / set-password email", permissions=["change"])
+def send_invitation(modeladmin, request, queryset):
+    """Email each person the set-password link, naming the first organization they may sign in to."""
+    from contacts import services
+    from contacts.models import ACCESS_ROLES, ContactRole, EmailLog
+
+    sent, failed, skipped = [], [], []
+    for person in queryset:
+        first_role = (
+            ContactRole.objects.filter(person=person, role__in=ACCESS_ROLES, person__is_active=True)
+            .select_related("organization")
+            .order_by("organization__name", "organization_id")
+            .first()
+        )
+        if first_role is None:
+            skipped.append(person)
+            continue
+        log = services.invitation_send(person=person, organization=first_role.organization, by=request.user)
+        (sent if log.status == EmailLog.Status.SENT else failed).append(person)
+    if sent:
+        modeladmin.message_user(request, INVITATIONS_SENT.format(people=_names(sent)), messages.SUCCESS)
+    if failed:
+        modeladmin.message_user(request, INVITATIONS_FAILED.format(people=_names(failed)), messages.ERROR)
+    if skipped:
+        modeladmin.message_user(request, NOT_INVITED.format(people=_names(skipped)), messages.WARNING)
+
+
+@admin.register(User)
+class UserAdmin(HistoryAdmin, DjangoUserAdmin):
+    """People: contacts and CME staff. Editors change contacts; only superusers change staff accounts."""
+
+    form = UserChangeForm
+    add_form = UserCreationForm
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Contact details", {"fields": ("first_name", "last_name", "credentials", "job_title", "phone")}),
+        ("Contact roles", {"fields": ("roles_held",)}),
+        ("Permissions", {"fields": PERMISSION_FIELDS}),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "credentials",
+                    "job_title",
+                    "phone",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+    list_display = ("email", "first_name", "last_name", "credentials", "is_staff", "has_set_password")
+    list_filter = (HasSetPasswordFilter, "is_staff", "is_superuser", "is_active", "groups")
+    search_fields = ("email", "first_name", "last_name")
+    ordering = ("last_name", "first_name", "email")
+    actions = [send_invitation]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ("roles_held", "last_login", "date_joined")
+        return readonly if request.user.is_superuser else readonly + PERMISSION_FIELDS
+
+    def has_change_permission(self, request, obj=None):
+        # Changing a staff account (or its password) would hand its access to someone else.
+        if (
+            obj is not None
+            and (obj.is_staff or obj.is_superuser)
+            and obj != request.user
+            and not request.user.is_superuser
+        ):
+            return False
+        return super().has_change_permission(request, obj)
+
+    @admin.display(boolean=True, description="Has set password")
+    def has_set_password(self, obj):
+        return obj.has_set_password
+
+    @admin.display(description="Roles held")
+    def roles_held(self, obj):
+        roles = obj.contact_roles.select_related("organization").order_by("organization__name", "role")
+        if not roles:
+            return "None"
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> — {}</li>',
+            (
+                (
+                    reverse("admin:contacts_organization_change", args=[role.organization_id]),
+                    role.organization,
+                    role.get_role_display(),
+                )
+                for role in roles
+            ),
+        )
+        return format_html('<ul class="roles-held">{}</ul>', items)

@@ -1,0 +1,385 @@
+"""CME staff review organizations, their rosters and the emails sent, in the admin.
+
+The roster inline keeps the site's invariants (exactly one Primary Contact, one
+holder per singular role) and saves through contacts.services, like the site.
+The list reads the fallbacks from the Organization methods, never recomputes them.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Case, IntegerField, Value, When
+from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpResponseRedirect
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+
+from accounts.admin import HistoryAdmin
+from contacts import exports, services
+from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, stale_before
+from contacts.reminders import send_update_reminder_action
+from contacts.services import PRIMARY_CANNOT_BE_REMOVED
+
+User = get_user_model()
+
+# "Jane Doe (primary — no billing contact)": the fallback, visible in the list.
+FALLBACK_DISPLAY = "{person} (primary — no {missing})"
+NO_PRIMARY = "The roster needs its Primary Contact."
+SECOND_PRIMARY = (
+    "An organization has exactly one Primary Contact. To hand the role over, "
+    "choose the new person in the Primary Contact row instead of adding a second one."
+)
+PRIMARY_ROLE_FIXED = "The Primary Contact row keeps its role. To hand the role over, choose the new person in that row."
+ROLE_HELD_TWICE = "An organization has at most one {role}; the roster lists {people}."
+PERSON_LISTED_TWICE = "{person} is listed more than once as {role}."
+ROSTER_NOT_SAVED = "Nothing was saved: {error} Someone may have changed the roster meanwhile; check it and try again."
+PRIMARY_CONTACT_HELP = (
+    "Receives official communications and newsletters. A person who has not set a password "
+    "is emailed the set-password link."
+)
+
+ROLE_ORDER = Case(*(When(role=role, then=Value(i)) for i, role in enumerate(Role)), output_field=IntegerField())
+
+
+class RosterFormSet(BaseInlineFormSet):
+    """The whole roster, checked as it will be once saved.
+
+    The formset holds every role of the organization, so the rules are checked
+    on the result rather than row by row: swapping two people's roles is legal.
+    The services check the database again when they save.
+    """
+
+    def validate_unique(self):
+        # The database checks of a single row would refuse a legal swap; clean() checks the result.
+        pass
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = []
+        for form in self.forms:
+            if not form.cleaned_data:
+                continue
+            was_primary = form.instance.pk is not None and form.initial.get("role") == Role.PRIMARY
+            deleting = self._should_delete_form(form)
+            if was_primary and deleting:
+                raise ValidationError(PRIMARY_CANNOT_BE_REMOVED)
+            if was_primary and form.cleaned_data["role"] != Role.PRIMARY:
+                raise ValidationError(PRIMARY_ROLE_FIXED)
+            if not deleting:
+                kept.append((form.cleaned_data["person"], Role(form.cleaned_data["role"])))
+        primaries = [person for person, role in kept if role == Role.PRIMARY]
+        if not primaries:
+            raise ValidationError(NO_PRIMARY)
+        if len(primaries) > 1:
+            raise ValidationError(SECOND_PRIMARY)
+        errors = []
+        for role in SINGULAR_ROLES:
+            people = [person for person, held in kept if held == role]
+            if len(people) > 1:
+                errors.append(ROLE_HELD_TWICE.format(role=role.label, people=" and ".join(map(str, people))))
+        seen = set()
+        for person, role in kept:
+            if (person.pk, role) in seen and role not in SINGULAR_ROLES:
+                errors.append(PERSON_LISTED_TWICE.format(person=person, role=role.label))
+            seen.add((person.pk, role))
+        if errors:
+            raise ValidationError(errors)
+
+
+class ContactRoleInline(admin.TabularInline):
+    model = ContactRole
+    fk_name = "organization"
+    formset = RosterFormSet
+    fields = ["person", "role", "email", "assigned_at", "assigned_by"]
+    readonly_fields = ["email", "assigned_at", "assigned_by"]
+    autocomplete_fields = ["person"]
+    extra = 0
+    verbose_name = "contact"
+    verbose_name_plural = "Roster"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("person", "assigned_by").order_by(ROLE_ORDER, "pk")
+
+    @admin.display(description="Email")
+    def email(self, contact_role):
+        return contact_role.person.email if contact_role.pk else ""
+
+
+class OrganizationAddForm(forms.ModelForm):
+    """An organization is created together with its Primary Contact."""
+
+    primary_contact = forms.ModelChoiceField(queryset=User.objects.all(), help_text=PRIMARY_CONTACT_HELP)
+
+
+class ContactsConfirmedFilter(admin.SimpleListFilter):
+    title = "contacts confirmed"
+    parameter_name = "confirmed"
+
+    def lookups(self, request, model_admin):
+        days = settings.CONTACTS_CONFIRM_PERIOD_DAYS
+        return [("stale", f"Stale: over {days} days ago, or never"), ("current", f"Within {days} days")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "stale":
+            return queryset.stale()
+        if self.value() == "current":
+            return queryset.filter(contacts_confirmed_at__gte=stale_before())
+        return queryset
+
+
+class UnfilledRoleFilter(admin.SimpleListFilter):
+    title = "unfilled role"
+    parameter_name = "unfilled"
+
+    def lookups(self, request, model_admin):
+        return [(role.value, f"No {role.label}") for role in Role if role != Role.PRIMARY]
+
+    def queryset(self, request, queryset):
+        if self.value() in Role.values:
+            return queryset.exclude(roles__role=self.value())
+        return queryset
+
+
+def _export_action(name: str, rows, description: str):
+    """An action downloading one list as CSV; exporting is viewing, so reviewers may."""
+
+    @admin.action(description=description, permissions=["view"])
+    def export(modeladmin, request, queryset):
+        return exports.csv_response(name, rows(queryset))
+
+    export.__name__ = f"export_{name.replace('-', '_')}"
+    return export
+
+
+export_newsletter_list = _export_action(
+    "newsletter-list", exports.newsletter_rows, "Export newsletter list (primary contacts)"
+)
+export_invoice_list = _export_action(
+    "invoice-list", exports.invoice_rows, "Export invoice list (billing contact, else primary)"
+)
+export_directory_list = _export_action(
+    "directory-list", exports.directory_rows, "Export directory list (published contacts)"
+)
+
+
+def _with_fallback(person, is_fallback, missing: Role) -> str:
+    if person is None:
+        return "—"
+    return FALLBACK_DISPLAY.format(person=person, missing=missing.label.lower()) if is_fallback else str(person)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(HistoryAdmin):
+    """Organizations with their rosters. Reviewers view; editors change; the roster saves through the services."""
+
+    list_display = [
+        "name",
+        "provider_id",
+        "accreditation_status",
+        "primary",
+        "billing",
+        "published",
+        "confirmed",
+        "unfilled",
+    ]
+    list_filter = ["accreditation_status", "accreditor", ContactsConfirmedFilter, UnfilledRoleFilter]
+    search_fields = [
+        "name",
+        "provider_id",
+        "city",
+        "roles__person__first_name",
+        "roles__person__last_name",
+        "roles__person__email",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "provider_id",
+                    "accreditor",
+                    "accreditation_status",
+                    ("accreditation_start", "accreditation_end"),
+                    "listed_in_directory",
+                ]
+            },
+        ),
+        ("Address and phone", {"fields": ["street_address", "city", ("state", "zip_code"), "phone", "website"]}),
+        ("Contacts confirmed", {"fields": ["contacts_confirmed_at", "contacts_confirmed_by"]}),
+    ]
+    readonly_fields = ["contacts_confirmed_at", "contacts_confirmed_by"]
+    inlines = [ContactRoleInline]
+    actions = [export_newsletter_list, export_invoice_list, export_directory_list, send_update_reminder_action]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_roster()
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "website":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    # The list
+
+    @admin.display(description="Primary contact")
+    def primary(self, organization):
+        return organization.primary_contact or "—"
+
+    @admin.display(description="Billing contact")
+    def billing(self, organization):
+        return _with_fallback(*organization.invoice_recipient(), missing=Role.BILLING)
+
+    @admin.display(description="Website contact")
+    def published(self, organization):
+        return _with_fallback(*organization.published_contact(), missing=Role.WEBSITE)
+
+    @admin.display(description="Contacts last confirmed", ordering="contacts_confirmed_at")
+    def confirmed(self, organization):
+        if organization.contacts_confirmed_at is None:
+            return "Never"
+        day = date_format(timezone.localtime(organization.contacts_confirmed_at), "M j, Y")
+        return f"{day} (stale)" if organization.contacts_are_stale else day
+
+    @admin.display(description="Unfilled roles")
+    def unfilled(self, organization):
+        roles = organization.unfilled_roles()
+        return format_html('<span title="{}">{}</span>', ", ".join(role.label for role in roles), len(roles))
+
+    # Adding: the organization comes with its Primary Contact
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            return super().get_fieldsets(request, obj)
+        main, address, _confirmed = self.fieldsets
+        return [(None, {"fields": [*main[1]["fields"][:2], "primary_contact", *main[1]["fields"][2:]]}), address]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = OrganizationAddForm
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            form.base_fields["primary_contact"] = self._primary_contact_field(request)
+        return form
+
+    def _primary_contact_field(self, request):
+        person = ContactRole._meta.get_field("person")
+        field = forms.ModelChoiceField(
+            queryset=User.objects.all(),
+            label="Primary contact",
+            help_text=PRIMARY_CONTACT_HELP,
+            widget=AutocompleteSelect(person, self.admin_site),
+        )
+        user_admin = self.admin_site.get_model_admin(User)
+        field.widget = RelatedFieldWidgetWrapper(
+            field.widget,
+            person.remote_field,
+            self.admin_site,
+            can_add_related=user_admin.has_add_permission(request) and user_admin.has_change_permission(request),
+            can_change_related=False,
+            can_delete_related=False,
+            can_view_related=False,
+        )
+        return field
+
+    # Saving: through the services
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.organization_update(organization=obj, by=request.user)
+            return
+        fields = {
+            f.name: form.cleaned_data[f.name] for f in Organization._meta.concrete_fields if f.name in form.cleaned_data
+        }
+        created = services.organization_create(primary=form.cleaned_data["primary_contact"], by=request.user, **fields)
+        # The admin goes on with the instance it passed in (to log and redirect): make it the created one.
+        vars(obj).update(vars(created))
+
+    def save_formset(self, request, form, formset, change):
+        if not isinstance(formset, RosterFormSet):
+            return super().save_formset(request, form, formset, change)
+        organization, by = form.instance, request.user
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        originals = ContactRole.objects.in_bulk([f.instance.pk for f in formset.initial_forms])
+        to_assign, transfer_to = [], None
+        # Removals first, so that a role a row gives up is free for another row.
+        for f in formset.initial_forms:
+            original = originals.get(f.instance.pk)
+            if original is None:
+                continue
+            if formset._should_delete_form(f):
+                services.role_remove(contact_role=original, by=by)
+                formset.deleted_objects.append(original)
+            elif f.has_changed() and original.role == Role.PRIMARY:
+                transfer_to = f.cleaned_data["person"]
+                formset.changed_objects.append((f.instance, f.changed_data))
+            elif f.has_changed():
+                services.role_remove(contact_role=original, by=by)
+                to_assign.append((f.cleaned_data["person"], f.cleaned_data["role"]))
+                formset.changed_objects.append((f.instance, f.changed_data))
+        if transfer_to is not None:
+            services.primary_contact_transfer(organization=organization, to=transfer_to, by=by)
+        for person, role in to_assign:
+            services.role_assign(organization=organization, person=person, role=role, by=by)
+        for f in formset.extra_forms:
+            if f.has_changed() and not formset._should_delete_form(f):
+                formset.new_objects.append(
+                    services.role_assign(
+                        organization=organization, person=f.cleaned_data["person"], role=f.cleaned_data["role"], by=by
+                    )
+                )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            # The services refused what the form allowed: the roster changed since the page
+            # was loaded. The change form's transaction is rolled back; say so instead of a 500.
+            self.message_user(request, ROSTER_NOT_SAVED.format(error=" ".join(error.messages)), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    # History: the organization's, with its roster's
+
+    object_history_template = "admin/contacts/organization/object_history.html"
+
+    def history_view(self, request, object_id, extra_context=None):
+        try:
+            organization_id = int(unquote(object_id))
+        except ValueError:
+            raise Http404 from None
+        roster_history = (
+            ContactRole.history.filter(organization_id=organization_id)
+            .select_related("history_user", "person")
+            .order_by("-history_date", "-history_id")[:200]
+        )
+        return super().history_view(request, object_id, {**(extra_context or {}), "roster_history": roster_history})
+
+
+@admin.register(EmailLog)
+class EmailLogAdmin(admin.ModelAdmin):
+    """Every email the system sent, read-only for everyone."""
+
+    list_display = ["kind", "to_email", "organization", "subject", "status", "sent_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["to_email", "subject"]
+    list_select_related = ["organization"]
+    date_hierarchy = "sent_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,96 @@
+"""The mailing lists CME staff download as CSV: one function per list.
+
+Each reads the Organization methods that answer "who gets it", so a fallback
+(no billing contact: the invoice goes to the Primary Contact) is decided in
+one place and only labelled here. Each takes a queryset of organizations and
+reads their rosters with one prefetch, whatever their number.
+"""
+
+import csv
+import io
+import re
+
+from django.http import HttpResponse
+from django.utils import timezone
+
+from contacts.models import Role
+
+COLUMNS = ["Organization", "Provider ID", "Role", "Name", "Credentials", "Email", "Phone"]
+# The role column when the list falls back to the Primary Contact.
+FALLBACK_ROLE = "{role} (no {missing})"
+INVOICE_FALLBACK_ROLE = FALLBACK_ROLE.format(role=Role.PRIMARY.label, missing=Role.BILLING.label.lower())
+DIRECTORY_FALLBACK_ROLE = FALLBACK_ROLE.format(role=Role.PRIMARY.label, missing=Role.WEBSITE.label.lower())
+
+# A spreadsheet runs a cell that starts with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PHONE = re.compile(r"^[+\d][\d\s().x-]*$")
+
+
+def _cell(value: str) -> str:
+    value = value or ""
+    if value.startswith(_FORMULA_START) and not _PHONE.match(value):
+        return "'" + value
+    return value
+
+
+def _row(organization, role_label, person) -> list[str]:
+    return [
+        _cell(value)
+        for value in (
+            organization.name,
+            organization.provider_id,
+            role_label,
+            person.get_full_name(),
+            person.credentials,
+            person.email,
+            person.phone,
+        )
+    ]
+
+
+def _with_roster(organizations):
+    # A queryset from the admin may carry its own prefetch of the roster: replace it.
+    return organizations.prefetch_related(None).with_roster()
+
+
+def newsletter_rows(organizations) -> list[list[str]]:
+    """The newsletter list: each organization's Primary Contact."""
+    return [
+        _row(organization, Role.PRIMARY.label, organization.primary_contact)
+        for organization in _with_roster(organizations)
+        if organization.primary_contact
+    ]
+
+
+def invoice_rows(organizations) -> list[list[str]]:
+    """The invoice list: the Billing Contact, else the Primary Contact, marked as such."""
+    rows = []
+    for organization in _with_roster(organizations):
+        person, is_fallback = organization.invoice_recipient()
+        if person:
+            rows.append(_row(organization, INVOICE_FALLBACK_ROLE if is_fallback else Role.BILLING.label, person))
+    return rows
+
+
+def directory_rows(organizations) -> list[list[str]]:
+    """The directory list: the published contact (Website Contact, else Primary Contact, marked)."""
+    rows = []
+    for organization in _with_roster(organizations):
+        person, is_fallback = organization.published_contact()
+        if person:
+            rows.append(_row(organization, DIRECTORY_FALLBACK_ROLE if is_fallback else Role.WEBSITE.label, person))
+    return rows
+
+
+def csv_response(name: str, rows: list[list[str]]) -> HttpResponse:
+    """A CSV download, with a byte-order mark so that spreadsheets read accents right."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    filename = f"{name}-{timezone.localdate():%Y-%m-%d}.csv"
+    return HttpResponse(
+        "\ufeff" + buffer.getvalue(),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
