@@ -14,7 +14,7 @@ from contacts.admin import (
     ROSTER_NOT_SAVED,
     SECOND_PRIMARY,
 )
-from contacts.models import ContactRole, EmailLog, Organization, Role
+from contacts.models import EmailLog, Organization, Role
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED
 from contacts.tests.factories import OrganizationFactory
 from contacts.tests.test_admin_groups import EDITORS, REVIEWERS, SUPERUSER, cme_staff
