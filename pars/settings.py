@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -19,6 +20,8 @@ else:
     # Production refuses to start without these: no silent fallback.
     SECRET_KEY = env("SECRET_KEY")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    if not SECRET_KEY.strip() or not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("SECRET_KEY and ALLOWED_HOSTS must not be empty when DJANGO_DEBUG is off.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
