@@ -6,8 +6,9 @@ credentials, phone and email. The prefetch loads no one else, so no other
 person can leak into a page.
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch
+from django.db.models.expressions import RawSQL
 from django.utils.decorators import method_decorator
 from django.views.generic import DetailView, ListView
 
@@ -34,10 +35,24 @@ def directory_organizations():
 
 
 def directory_accreditors() -> list[str]:
-    """The accreditors of the listed providers, for the filter (one query)."""
-    return list(
-        Organization.objects.in_directory().order_by("accreditor").values_list("accreditor", flat=True).distinct()
-    )
+    """The distinct accreditors of the listed providers, for the filter, in one query.
+
+    A plain DISTINCT reads every listed provider (tens of milliseconds at
+    100,000). This recursive query asks instead for the first accreditor, then
+    for the first one after it, and so on: one probe of the accreditor index
+    (migration 0004) per distinct value, a handful in all.
+    """
+    listed = Organization.objects.in_directory().order_by("accreditor").values_list("accreditor")
+    first, first_params = listed[:1].query.sql_with_params()
+    after, after_params = listed.filter(accreditor__gt=RawSQL("previous.name", ()))[:1].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH RECURSIVE previous(name) AS (SELECT ({first})"
+            f" UNION ALL SELECT ({after}) FROM previous WHERE previous.name IS NOT NULL)"
+            " SELECT name FROM previous WHERE name IS NOT NULL",
+            (*first_params, *after_params),
+        )
+        return [name for (name,) in cursor.fetchall()]
 
 
 # Read-only pages: no transaction (ATOMIC_REQUESTS) round trips around their reads.

@@ -1,11 +1,13 @@
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.models import AccreditationStatus, Organization, Role
 from contacts.public_forms import QUERY_TOO_LONG, UNKNOWN_ACCREDITOR, UNKNOWN_STATUS
+from contacts.public_views import directory_accreditors
 from contacts.tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -333,10 +335,16 @@ def test_provider_page_query_count_is_fixed(client, django_assert_max_num_querie
 
 
 def _plan(queryset):
+    sql, params = queryset.query.sql_with_params()
+    return _plan_sql(sql, params)
+
+
+def _plan_sql(sql, params=()):
     with connection.cursor() as cursor:
         # Tiny tables are read sequentially anyway; forbid that to see which index can serve.
         cursor.execute("SET LOCAL enable_seqscan = off")
-        return queryset.explain()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 @pytest.mark.postgres
@@ -352,3 +360,19 @@ def test_unfiltered_listing_can_read_the_directory_index_in_name_order(searchabl
     plan = _plan(Organization.objects.in_directory().order_by("name", "pk")[:20])
 
     assert "contacts_org_directory_name" in plan
+
+
+def test_accreditor_choices_are_empty_without_listed_providers(client):
+    OrganizationFactory(accreditor="CMA", listed_in_directory=False)
+
+    choices = [value for value, _ in client.get(DIRECTORY).context["form"].fields["accreditor"].choices]
+
+    assert choices == [""]
+
+
+@pytest.mark.postgres
+def test_accreditor_choices_probe_the_accreditor_index(searchable):
+    with CaptureQueriesContext(connection) as queries:
+        assert directory_accreditors() == ["CMA"]
+
+    assert "contacts_org_directory_accreditor" in _plan_sql(queries[0]["sql"])
