@@ -68,7 +68,7 @@ def test_dashboard_lists_my_organizations_with_unfilled_roles_and_confirmation(c
     assert "Billing Contact, CEO Contact, Staff, Website Contact" in html  # Alpha's unfilled roles
     assert "CEO Contact, Website Contact, Technical Contact, Medical Director" in html  # Beta's
     assert f"by {second.primary_contact}" in html
-    assert "Contacts never confirmed." in html
+    assert "Nobody has confirmed yet that the contacts of Alpha CME are current." in html
     assert html.count('class="alert alert-warning stale-banner"') == 1  # Alpha only
     assert reverse("contacts:profile", args=[first.pk]) in html
 

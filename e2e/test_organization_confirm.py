@@ -1,0 +1,52 @@
+"""The yearly confirmation in Chromium: the banner, confirming, and the History tab."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from contacts import services
+from contacts.tests.factories import OrganizationFactory
+from contacts.views import CONTACTS_CONFIRMED
+from e2e.test_organization_roster import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_stale_organization_shows_the_banner_until_confirmed_and_history_records_it(page, assert_accessible):
+    jane = UserFactory(email="jane@example.org", first_name="Jane", last_name="Doe")
+    stale = OrganizationFactory(primary=jane, name="Stale CME")
+    fresh = OrganizationFactory(primary=jane, name="Fresh CME")
+    services.contacts_confirm(organization=fresh, by=jane)
+    with time_machine.travel(timezone.now() - timedelta(days=400), tick=False):
+        services.contacts_confirm(organization=stale, by=jane)
+
+    sign_in(page, "jane@example.org")
+    page.wait_for_url(re.compile(re.escape(reverse("contacts:dashboard")) + "$"))
+    banners = page.locator(".stale-banner")
+    assert banners.count() == 1
+    assert "Stale CME" in banners.inner_text() and "more than 365 days ago" in banners.inner_text()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Review contacts of Stale CME").click()
+    assert page.locator(".stale-banner").is_visible()
+    page.get_by_role("button", name="Confirm contacts are current").click()
+    page.wait_for_url(re.compile(re.escape(reverse("contacts:profile", args=[stale.pk])) + "$"))
+    assert page.get_by_role("status").filter(has_text=CONTACTS_CONFIRMED.format(organization="Stale CME")).is_visible()
+    assert page.locator(".stale-banner").count() == 0
+    today = timezone.localdate().strftime("%B %-d, %Y")
+    assert f"{today} by Jane Doe" in page.locator("dl.details").inner_text()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="History").click()
+    assert page.get_by_role("link", name="History").get_attribute("aria-current") == "page"
+    newest = page.locator("ol.history > li").first.inner_text()
+    assert newest.startswith("Jane Doe confirmed the contacts are current.")
+    assert_accessible(page)
+
+    page.goto(reverse("contacts:dashboard"))
+    assert page.locator(".stale-banner").count() == 0
