@@ -41,6 +41,10 @@ class LoggedPasswordResetForm(PasswordResetForm):
     one, and the page answers the same either way.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = "Email address"
+
     def get_users(self, email):
         backend = EmailBackend()
         people = User.objects.filter(email__iexact=email, is_active=True)
