@@ -145,6 +145,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 MESSAGE_TAGS = {40: "danger"}  # Bootstrap calls messages.ERROR "danger".
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# A hung mail server must not hang a request or the reminder cron job.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="PARS contacts <no-reply@cmadocs.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="cme@cmadocs.org")
