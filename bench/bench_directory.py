@@ -63,6 +63,7 @@ SCENARIOS = [
     ("search + filter: 'sacramento' + probation", {"q": "sacramento", "status": "probation"}),
     ("name search 'cardiology', page 2", {"q": "cardiology", "page": "2"}),
     ("rare name, no match 'zzyzx'", {"q": "zzyzx"}),
+    ("two letters 'la' (too short for trigrams)", {"q": "la"}),
     ("all providers, last page (deep OFFSET)", {"page": "999999"}),
 ]
 
