@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm
 from django.urls import reverse
 
 from accounts.backends import EmailBackend
@@ -30,6 +30,14 @@ class SignInForm(AuthenticationForm):
         self.fields["username"].widget = forms.EmailInput(
             attrs={"autocomplete": "email", "autofocus": True, "maxlength": 254}
         )
+
+
+class CurrentPasswordChangeForm(PasswordChangeForm):
+    """Django's form, its first field called what the profile page calls it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = "Current password"
 
 
 class LoggedPasswordResetForm(PasswordResetForm):
@@ -90,6 +98,13 @@ class ProfileForm(forms.ModelForm):
             "phone": forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Optional on the model (a contact may be added by email alone), but a
+        # person editing their own profile gives their name.
+        self.fields["first_name"].required = True
+        self.fields["last_name"].required = True
 
     def clean_email(self):
         email = User.objects.normalize_email(self.cleaned_data["email"].strip())

@@ -8,7 +8,7 @@ from django.urls import reverse_lazy
 from django.views.generic import UpdateView
 
 from accounts.backends import EmailBackend
-from accounts.forms import LoggedPasswordResetForm, ProfileForm, SignInForm
+from accounts.forms import CurrentPasswordChangeForm, LoggedPasswordResetForm, ProfileForm, SignInForm
 from contacts.models import ACCESS_ROLES
 
 SIGNED_OUT = "You are signed out."
@@ -39,6 +39,7 @@ class SignOutView(auth_views.LogoutView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     """A signed-in person: change their password, giving the current one."""
 
+    form_class = CurrentPasswordChangeForm
     success_url = reverse_lazy("accounts:password_change_done")
 
     def form_valid(self, form):

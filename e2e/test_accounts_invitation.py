@@ -35,7 +35,7 @@ def invitation_url(page):
 def test_invited_contact_sets_a_password_from_the_email_and_is_signed_in(page, assert_accessible, invitation_url):
     page.goto(invitation_url)
     assert page.get_by_role("heading", level=1).inner_text() == "Welcome — set your password"
-    assert page.get_by_text("Welcome, Maria Lopez.").is_visible()
+    assert page.get_by_text("Maria Lopez, your account is ready.").is_visible()
     assert_accessible(page)
 
     page.get_by_label(NEW_PASSWORD_LABEL).fill(NEW_PASSWORD)

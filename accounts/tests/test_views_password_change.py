@@ -35,6 +35,7 @@ def test_password_change_page_has_one_heading_and_labelled_fields(client, contac
     assert html.count("<h1") == 1 and "Change your password" in html
     for field in ["old_password", "new_password1", "new_password2"]:
         assert f'for="id_{field}"' in html
+    assert "Current password" in html
 
 
 def test_person_changes_their_password_and_stays_signed_in(client, contact):

@@ -151,10 +151,11 @@ def test_same_email_in_another_case_needs_no_password(signed_in, contact):
     assert response.status_code == 302
 
 
-def test_missing_email_is_refused(signed_in, contact):
-    response = signed_in.post(PROFILE, details(contact, email=""))
+@pytest.mark.parametrize("field", ["first_name", "last_name", "email"])
+def test_a_required_detail_left_empty_is_refused(signed_in, contact, field):
+    response = signed_in.post(PROFILE, details(contact, **{field: ""}))
     assert response.status_code == 200
-    assert "email" in response.context["form"].errors
+    assert response.context["form"].errors == {field: ["This field is required."]}
 
 
 def test_profile_form_never_edits_another_person(signed_in, contact):
