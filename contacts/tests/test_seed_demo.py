@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from contacts import services
 from contacts.management.commands.seed_demo import DEMO_PASSWORD, NEEDS_DEBUG, PEOPLE
 from contacts.models import ContactRole, EmailLog, Organization, Role
 
@@ -169,3 +170,12 @@ def test_roster_changes_are_recorded_as_made_by_the_cme_editor(seed):
     seed()
     editor = User.objects.get(email="editor@cma.example.org")
     assert set(ContactRole.history.values_list("history_user", flat=True)) == {editor.pk}
+
+
+def test_rerun_keeps_a_role_holder_a_demo_user_replaced(seed):
+    seed()
+    organization = Organization.objects.get(provider_id="CA00101")
+    kevin = User.objects.get(email=PEOPLE["kevin"]["email"])
+    services.role_replace(organization=organization, role=Role.BILLING, to=kevin, by=kevin)
+    seed()
+    assert organization.roles.get(role=Role.BILLING).person == kevin

@@ -230,15 +230,14 @@ class Command(BaseCommand):
 
     def _role(self, organization, role, people, key, editor):
         person = people[key]
-        if isinstance(person, dict):  # not yet a person: added by email, invited if the role grants access
-            known = User.objects.filter(email__iexact=person["email"]).first()
-            if known is None:
-                contact_role = services.contact_add(organization=organization, role=role, by=editor, **person)
-                people[key] = contact_role.person
-                return
-            people[key] = person = known
-        taken = organization.roles.filter(role=role).exists() if role != Role.STAFF else False
-        if not taken and not organization.roles.filter(role=role, person=person).exists():
+        if isinstance(person, dict):  # someone without a password: a person once contact_add has added them
+            person = people[key] = User.objects.filter(email__iexact=person["email"]).first() or person
+        if role != Role.STAFF and organization.roles.filter(role=role).exists():
+            return  # filled, by this person on an earlier run or by someone a demo user put there
+        if isinstance(person, dict):
+            # Added by email as the site would: invited if the role grants access.
+            people[key] = services.contact_add(organization=organization, role=role, by=editor, **person).person
+        elif not organization.roles.filter(role=role, person=person).exists():
             services.role_assign(organization=organization, person=person, role=role, by=editor)
 
     def _confirm(self, organization, person, days_ago):
