@@ -193,3 +193,29 @@ def test_profile_costs_the_same_for_short_and_long_rosters(client):
     short_queries = queries_of(client, reverse("contacts:profile", args=[short.pk]))
     client.force_login(long_.primary_contact)
     assert queries_of(client, reverse("contacts:profile", args=[long_.pk])) == short_queries
+
+
+# The other pages: the same number of queries for a short and a long roster.
+PAGE_QUERIES = {
+    "organization_edit": 6,
+    "contact_add": 6,
+    "role_assign": 7,
+    "primary_transfer": 7,
+    "person_edit": 7,
+    "role_remove": 8,
+}
+
+
+@pytest.mark.parametrize("staff_count", [3, 30])
+@pytest.mark.parametrize(("name", "most"), PAGE_QUERIES.items())
+def test_form_pages_queries_do_not_grow_with_the_roster(client, django_assert_max_num_queries, name, most, staff_count):
+    organization = staffed(staff_count)
+    invited = organization.holders(Role.STAFF)[0]
+    args = {
+        "role_assign": [organization.pk, "billing"],
+        "person_edit": [organization.pk, invited.pk],
+        "role_remove": [organization.pk, organization.roles.get(person=invited).pk],
+    }.get(name, [organization.pk])
+    client.force_login(organization.primary_contact)
+    with django_assert_max_num_queries(most):
+        assert client.get(reverse(f"contacts:{name}", args=args)).status_code == 200
