@@ -1,5 +1,7 @@
 """Provider pages. Every organization page is scoped by OrganizationAccessMixin."""
 
+import copy
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -37,7 +39,6 @@ ROLE_REMOVED = "{person} no longer holds the {role} role."
 SELF_LOST_ACCESS = "You are no longer a contact of {organization} and cannot see it any more."
 PRIMARY_TRANSFERRED = "{new} is now the Primary Contact. We emailed {new} and {previous} about the change."
 PERSON_SAVED = "The details of {person} are saved."
-ALREADY_PRIMARY = services.ALREADY_PRIMARY
 
 
 class OrganizationAccessMixin(LoginRequiredMixin):
@@ -76,12 +77,13 @@ def _with_roster(queryset):
     return queryset.with_roster().select_related("contacts_confirmed_by")
 
 
-def _roster_people(organization, exclude=()):
-    """The distinct people on a roster (prefetched), by name."""
+def _roster_people(organization, exclude=None):
+    """The distinct people on a roster (prefetched, so by name), but `exclude`."""
     people = {}
     for contact_role in organization.roles.all():
         people.setdefault(contact_role.person.pk, contact_role.person)
-    return [person for pk, person in people.items() if pk not in {p.pk for p in exclude if p}]
+    people.pop(getattr(exclude, "pk", None), None)
+    return list(people.values())
 
 
 def _invitation_sent(*, email, organization, since) -> bool:
@@ -178,16 +180,17 @@ class OrganizationUpdateView(OrganizationAccessMixin, UpdateView):
     template_name = "contacts/organization_form.html"
 
     def get_object(self, queryset=None):
-        return self.organization
+        # A copy: the form writes into it, and the page's heading keeps the saved name.
+        return copy.copy(self.organization)
 
     def form_valid(self, form):
         try:
             with transaction.atomic():
-                services.organization_update(organization=self.organization, by=self.request.user, **form.cleaned_data)
+                services.organization_update(organization=self.object, by=self.request.user, **form.cleaned_data)
         except ValidationError as error:
             service_errors_add(form, error)
             return self.form_invalid(form)
-        messages.success(self.request, ORGANIZATION_SAVED.format(organization=self.organization))
+        messages.success(self.request, ORGANIZATION_SAVED.format(organization=self.object))
         return redirect(self.profile_url())
 
 
@@ -246,12 +249,12 @@ class RoleAssignView(OrganizationAccessMixin, FormView):
         return queryset.with_roster()
 
     def dispatch(self, request, *args, **kwargs):
-        if kwargs["role"] not in Role.values:
-            raise Http404("No such role.")
-        self.role = Role(kwargs["role"])
+        self.role = Role(kwargs["role"]) if kwargs["role"] in Role.values else None
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
+        if self.role is None:
+            raise Http404("No such role.")
         if self.role == Role.PRIMARY:
             return redirect("contacts:primary_transfer", pk=self.organization.pk)
         if self.role == Role.STAFF:
@@ -259,7 +262,7 @@ class RoleAssignView(OrganizationAccessMixin, FormView):
         return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
-        if self.role in (Role.PRIMARY, Role.STAFF):
+        if self.role in (None, Role.PRIMARY, Role.STAFF):
             return self.get(request, *args, **kwargs)
         return super().post(request, *args, **kwargs)
 
@@ -269,7 +272,7 @@ class RoleAssignView(OrganizationAccessMixin, FormView):
     def get_form_kwargs(self):
         return {
             **super().get_form_kwargs(),
-            "people": _roster_people(self.organization, exclude=[self.current_holder()]),
+            "people": _roster_people(self.organization, exclude=self.current_holder()),
         }
 
     def get_context_data(self, **kwargs):
@@ -358,7 +361,7 @@ class PrimaryTransferView(OrganizationAccessMixin, FormView):
 
     def get_form_kwargs(self):
         primary = self.organization.primary_contact
-        return {**super().get_form_kwargs(), "people": _roster_people(self.organization, exclude=[primary])}
+        return {**super().get_form_kwargs(), "people": _roster_people(self.organization, exclude=primary)}
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(primary=self.organization.primary_contact, **kwargs)
@@ -369,7 +372,7 @@ class PrimaryTransferView(OrganizationAccessMixin, FormView):
             return self.form_invalid(form)
         previous = self.organization.primary_contact
         if form.cleaned_data["person"] and form.cleaned_data["person"].pk == previous.pk:
-            form.add_error(None, ALREADY_PRIMARY.format(person=previous))
+            form.add_error(None, services.ALREADY_PRIMARY.format(person=previous))
             return self.form_invalid(form)
         if "back" in request.POST:
             return self.render_to_response(self.get_context_data(form=form))

@@ -147,3 +147,8 @@ def test_former_contact_with_no_other_organization_is_signed_out_at_once(client,
     response = client.get(reverse("contacts:profile", args=[organization.pk]))
     assert response.status_code == 302
     assert response.url.startswith(reverse(settings.LOGIN_URL))
+
+
+def test_anonymous_visitor_is_sent_to_sign_in_even_for_an_unknown_role(client, organization):
+    response = client.get(reverse("contacts:role_assign", args=[organization.pk, "treasurer"]))
+    assert response.status_code == 302

@@ -63,3 +63,10 @@ def test_invalid_details_re_render_with_messages_and_keep_the_input(client, orga
     assert 'value="Truckee"' in html
     organization.refresh_from_db()
     assert organization.city == "Sacramento"
+
+
+def test_the_heading_keeps_the_saved_name_while_the_form_has_errors(client, organization):
+    data = {**DETAILS, "website": "not a website"}
+    html = client.post(reverse("contacts:organization_edit", args=[organization.pk]), data).content.decode()
+    assert f"<h1>Edit the details of {organization.name}</h1>" in html
+    assert 'value="Sierra Nevada CME"' in html
