@@ -202,7 +202,7 @@ class ContactAddView(OrganizationAccessMixin, FormView):
 
     def get_initial(self):
         role = self.request.GET.get("role")
-        return {"role": role} if role in Role.values and role != Role.PRIMARY else {}
+        return {"role": role if role in Role.values and role != Role.PRIMARY else Role.STAFF}
 
     def form_valid(self, form):
         email, role = form.cleaned_data["email"], form.cleaned_data["role"]
