@@ -35,6 +35,8 @@ class SignInForm(AuthenticationForm):
 class CurrentPasswordChangeForm(PasswordChangeForm):
     """Django's form, its first field called what the profile page calls it."""
 
+    error_messages = {**PasswordChangeForm.error_messages, "password_incorrect": CURRENT_PASSWORD_WRONG}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["old_password"].label = "Current password"

@@ -3,9 +3,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from accounts.forms import CURRENT_PASSWORD_NEEDED
+from accounts.forms import CURRENT_PASSWORD_NEEDED, CURRENT_PASSWORD_WRONG
 from accounts.tests.factories import PASSWORD, UserFactory
-from accounts.views import PROFILE_SAVED
+from accounts.views import PASSWORD_CHANGED, PROFILE_SAVED
 from contacts import services
 from contacts.models import Role
 from contacts.tests.factories import OrganizationFactory
@@ -70,4 +70,27 @@ def test_profile_page_fits_a_phone_screen(page, assert_accessible, contact):
     page.goto(reverse("accounts:profile"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.get_by_role("button", name="Save my profile").is_visible()
+    assert_accessible(page)
+
+
+def test_person_changes_their_password_from_the_profile_page(page, assert_accessible, contact):
+    sign_in(page, contact)
+    page.goto(reverse("accounts:profile"))
+    page.get_by_role("link", name="Change your password").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Change your password"
+    assert_accessible(page)
+
+    page.get_by_label("Current password").fill("not-my-password")
+    page.get_by_label(re.compile(r"New password(?! confirmation)")).fill("a-brand-new-passphrase-42")
+    page.get_by_label("New password confirmation").fill("a-brand-new-passphrase-42")
+    page.get_by_role("button", name="Change my password").click()
+    assert page.get_by_text(CURRENT_PASSWORD_WRONG).is_visible()
+    assert_accessible(page)
+
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label(re.compile(r"New password(?! confirmation)")).fill("a-brand-new-passphrase-42")
+    page.get_by_label("New password confirmation").fill("a-brand-new-passphrase-42")
+    page.get_by_role("button", name="Change my password").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Password changed"
+    assert page.get_by_role("status").filter(has_text=PASSWORD_CHANGED).is_visible()
     assert_accessible(page)

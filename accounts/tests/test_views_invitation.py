@@ -39,6 +39,14 @@ def invitation(organization):
     return role.person, url.removeprefix(settings.SITE_URL)
 
 
+def test_invitation_email_says_how_long_the_link_works_and_how_to_get_another(invitation):
+    _person, path = invitation
+    [message] = mail.outbox
+    assert "expires in 7 days" in message.body
+    assert "Forgot your password?" in message.body
+    assert path in message.alternatives[0][0]
+
+
 def open_link(client, path):
     """Django moves the token into the session and redirects to the set-password form."""
     return client.get(path, follow=True)

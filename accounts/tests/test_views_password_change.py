@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from accounts.forms import CURRENT_PASSWORD_WRONG
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.views import PASSWORD_CHANGED
 from contacts import services
@@ -59,7 +60,7 @@ def test_wrong_current_password_is_refused(client, contact):
         CHANGE, {"old_password": "guess", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
     )
     assert response.status_code == 200
-    assert "old_password" in response.context["form"].errors
+    assert response.context["form"].errors == {"old_password": [CURRENT_PASSWORD_WRONG]}
     contact.refresh_from_db()
     assert contact.check_password(PASSWORD)
 
