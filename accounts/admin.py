@@ -163,9 +163,9 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
         roles = obj.contact_roles.select_related("organization").order_by("organization__name", "role")
         if not roles:
             return "None"
-        items = format_html_join(
+        rows = format_html_join(
             "",
-            '<li><a href="{}">{}</a> — {}</li>',
+            '<tr><td><a href="{}">{}</a></td><td>{}</td></tr>',
             (
                 (
                     reverse("admin:contacts_organization_change", args=[role.organization_id]),
@@ -175,4 +175,8 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
                 for role in roles
             ),
         )
-        return format_html('<ul class="roles-held">{}</ul>', items)
+        return format_html(
+            '<table class="roles-held"><thead><tr><th scope="col">Organization</th><th scope="col">Role</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            rows,
+        )

@@ -54,6 +54,12 @@ class RosterFormSet(BaseInlineFormSet):
     The services check the database again when they save.
     """
 
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        # A table cell has no <label>: name the checkbox for screen readers.
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget.attrs["aria-label"] = "Remove from the roster"
+
     def validate_unique(self):
         # The database checks of a single row would refuse a legal swap; clean() checks the result.
         pass
@@ -103,6 +109,12 @@ class ContactRoleInline(admin.TabularInline):
     extra = 0
     verbose_name = "contact"
     verbose_name_plural = "Roster"
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "role":
+            # A table cell has no <label>: name the select for screen readers.
+            kwargs["widget"] = forms.Select(attrs={"aria-label": "Role"})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("person", "assigned_by").order_by(ROLE_ORDER, "pk")
@@ -179,6 +191,7 @@ def _with_fallback(person, is_fallback, missing: Role) -> str:
 class OrganizationAdmin(HistoryAdmin):
     """Organizations with their rosters. Reviewers view; editors change; the roster saves through the services."""
 
+    # Short headers: the columns are many, and a header never wraps.
     list_display = [
         "name",
         "provider_id",
@@ -222,6 +235,10 @@ class OrganizationAdmin(HistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_roster()
 
+    def changelist_view(self, request, extra_context=None):
+        # The list has many columns: give them the width of the navigation sidebar.
+        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "website":
             kwargs["assume_scheme"] = "https"
@@ -229,26 +246,26 @@ class OrganizationAdmin(HistoryAdmin):
 
     # The list
 
-    @admin.display(description="Primary contact")
+    @admin.display(description="Primary")
     def primary(self, organization):
         return organization.primary_contact or "—"
 
-    @admin.display(description="Billing contact")
+    @admin.display(description="Billing")
     def billing(self, organization):
         return _with_fallback(*organization.invoice_recipient(), missing=Role.BILLING)
 
-    @admin.display(description="Website contact")
+    @admin.display(description="Website")
     def published(self, organization):
         return _with_fallback(*organization.published_contact(), missing=Role.WEBSITE)
 
-    @admin.display(description="Contacts last confirmed", ordering="contacts_confirmed_at")
+    @admin.display(description="Confirmed", ordering="contacts_confirmed_at")
     def confirmed(self, organization):
         if organization.contacts_confirmed_at is None:
             return "Never"
         day = date_format(timezone.localtime(organization.contacts_confirmed_at), "M j, Y")
         return f"{day} (stale)" if organization.contacts_are_stale else day
 
-    @admin.display(description="Unfilled roles")
+    @admin.display(description="Unfilled")
     def unfilled(self, organization):
         roles = organization.unfilled_roles()
         return format_html('<span title="{}">{}</span>', ", ".join(role.label for role in roles), len(roles))
