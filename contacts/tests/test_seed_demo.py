@@ -35,8 +35,17 @@ def row_counts():
     return {model._meta.label: model._default_manager.count() for model in apps.get_models(include_auto_created=True)}
 
 
+def test_first_run_sends_and_logs_the_invitations_of_invited_contacts(seed, mailoutbox):
+    from contacts.models import EmailLog
+
+    seed()
+    logged = sorted(EmailLog.objects.filter(kind=EmailLog.Kind.INVITATION).values_list("to_email", flat=True))
+    assert logged and sorted(message.to[0] for message in mailoutbox) == logged
+
+
 def test_second_run_changes_nothing_and_sends_nothing(seed, mailoutbox):
     seed()
+    mailoutbox.clear()
     before = row_counts()
     output = seed()
     assert row_counts() == before
