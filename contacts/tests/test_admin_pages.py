@@ -4,6 +4,7 @@ Also: adding an organization (with its Primary Contact), the history pages, the 
 """
 
 import pytest
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
@@ -233,3 +234,20 @@ def test_email_log_filters_by_kind_and_status_and_searches_recipient_and_subject
     assert recipients({"kind__exact": "reminder"}) == []
     assert recipients({"status__exact": "failed"}) == []
     assert other.primary_contact.email == "zed@example.net"
+
+
+# The update reminder, from contacts.reminders
+
+
+def test_editor_sends_the_update_reminder_to_the_selected_organizations_primary(client, world, mailoutbox):
+    client.force_login(cme_staff(EDITORS))
+    organization = world["organization"]
+    OrganizationFactory(name="Not selected")
+    mailoutbox.clear()
+    response = client.post(
+        reverse("admin:contacts_organization_changelist"),
+        {"action": "send_update_reminder_action", helpers.ACTION_CHECKBOX_NAME: [organization.pk]},
+    )
+    assert response.status_code == 302
+    assert [message.to for message in mailoutbox] == [[organization.primary_contact.email]]
+    assert EmailLog.objects.filter(kind=EmailLog.Kind.REMINDER, organization=organization).count() == 1
