@@ -48,7 +48,8 @@ class LoggedPasswordResetForm(PasswordResetForm):
     A link goes to every person who may sign in (EmailBackend's rule), including
     an invited contact who has not set a password yet: their invitation may have
     expired or been lost, and this is how they get a new link. Nobody else gets
-    one, and the page answers the same either way.
+    one, and the page answers the same either way. The link starts with SITE_URL,
+    like every email's links, never with the Host header of the request.
     """
 
     def __init__(self, *args, **kwargs):
