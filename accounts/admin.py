@@ -20,11 +20,15 @@ INVITATIONS_FAILED = "The invitation to {people} could not be sent; see the emai
 NOT_INVITED = "Not invited, as they hold no role that lets them sign in: {people}."
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
-    """simple-history's admin, where only someone who may change an object can revert it.
+class StaffModelAdmin(SimpleHistoryAdmin):
+    """simple-history's admin (each change's history), where only someone who may change an object reverts it.
 
     simple-history saves a past version on POST without asking; a reviewer gets 403.
+    The lists have many columns: they get the width of the navigation sidebar.
     """
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
@@ -55,11 +59,11 @@ class UserChangeForm(auth_forms.UserChangeForm):
 
 
 class HasSetPasswordFilter(admin.SimpleListFilter):
-    title = "has set password"
+    title = "password"
     parameter_name = "has_set_password"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Yes"), ("no", "No (invited, cannot sign in yet)")]
+        return [("yes", "Set"), ("no", "Not set (invited, cannot sign in yet)")]
 
     def queryset(self, request, queryset):
         unusable = {"password__startswith": "!"}
@@ -102,7 +106,7 @@ def send_invitation(modeladmin, request, queryset):
 
 
 @admin.register(User)
-class UserAdmin(HistoryAdmin, DjangoUserAdmin):
+class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     """People: contacts and CME staff. Editors change contacts; only superusers change staff accounts."""
 
     form = UserChangeForm

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from accounts.admin import HistoryAdmin
+from accounts.admin import StaffModelAdmin
 from contacts import exports, services
 from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, stale_before
 from contacts.reminders import send_update_reminder_action
@@ -188,7 +188,7 @@ def _with_fallback(person, is_fallback, missing: Role) -> str:
 
 
 @admin.register(Organization)
-class OrganizationAdmin(HistoryAdmin):
+class OrganizationAdmin(StaffModelAdmin):
     """Organizations with their rosters. Reviewers view; editors change; the roster saves through the services."""
 
     # Short headers: the columns are many, and a header never wraps.
@@ -234,10 +234,6 @@ class OrganizationAdmin(HistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_roster()
-
-    def changelist_view(self, request, extra_context=None):
-        # The list has many columns: give them the width of the navigation sidebar.
-        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "website":
