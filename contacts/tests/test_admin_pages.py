@@ -251,3 +251,17 @@ def test_editor_sends_the_update_reminder_to_the_selected_organizations_primary(
     assert response.status_code == 302
     assert [message.to for message in mailoutbox] == [[organization.primary_contact.email]]
     assert EmailLog.objects.filter(kind=EmailLog.Kind.REMINDER, organization=organization).count() == 1
+
+
+@pytest.mark.parametrize("kind", [REVIEWERS, EDITORS])
+def test_cme_staff_cannot_open_groups_or_permissions(client, kind):
+    client.force_login(cme_staff(kind))
+    assert client.get(reverse("admin:auth_group_changelist")).status_code == 403
+    assert client.get(reverse("admin:auth_group_add")).status_code == 403
+
+
+def test_admin_is_titled_for_the_product(client):
+    client.force_login(cme_staff(REVIEWERS))
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "PARS contacts — CME staff" in html
+    assert "Django administration" not in html
