@@ -183,9 +183,28 @@ def test_superuser_grants_staff_groups(client, jane):
     assert set(PERMISSION_FIELDS) <= set(form.fields)
 
 
-def test_editor_may_not_add_people(client):
-    client.force_login(cme_staff(EDITORS))
+def test_reviewer_may_not_add_people(client):
+    client.force_login(cme_staff(REVIEWERS))
     assert client.get(ADD).status_code == 403
+
+
+def test_editor_adds_a_contact_who_is_not_staff_and_has_no_password(client):
+    client.force_login(cme_staff(EDITORS))
+    response = client.post(
+        ADD,
+        {
+            "email": "new.contact@example.org",
+            "first_name": "New",
+            "last_name": "Contact",
+            "usable_password": "false",
+            "is_staff": "on",
+            "is_superuser": "on",
+        },
+    )
+    assert response.status_code == 302
+    person = User.objects.get(email="new.contact@example.org")
+    assert not person.is_staff and not person.is_superuser
+    assert not person.has_set_password
 
 
 # Adding a person: by email

@@ -56,6 +56,7 @@ def test_migration_gives_editors_view_everything_and_change_organizations_roles_
         ("contacts", "add_contactrole"),
         ("contacts", "change_contactrole"),
         ("contacts", "delete_contactrole"),
+        ("accounts", "add_user"),
         ("accounts", "change_user"),
     }
     assert codenames(EDITORS) == {(app, f"view_{model}") for app, model in STAFF_MODELS} | changes
