@@ -160,6 +160,13 @@ def test_holders_show_their_details_and_the_invited_badge(client, organization):
     assert reverse("contacts:person_edit", args=[organization.pk, organization.primary_contact.pk]) not in html
 
 
+def test_billing_contact_without_a_password_is_marked_as_never_signing_in(client, organization):
+    add(organization, Role.BILLING, InvitedUserFactory(first_name="Bill", last_name="Payer"))
+    html = profile(client, organization)
+    assert "Receives email; does not sign in" in html
+    assert "Has not set a password yet" not in html
+
+
 def test_primary_has_no_remove_button_but_a_hand_over(client, organization):
     staff = add(organization, Role.STAFF)
     html = profile(client, organization)
