@@ -8,6 +8,8 @@ triggers: there the services are the only way to change the roster.
 
 from django.db import migrations
 
+from contacts.postgres import postgres_only_sql
+
 CREATE = r"""
 CREATE OR REPLACE FUNCTION contacts_check_exactly_one_primary() RETURNS trigger AS $$
 DECLARE
@@ -57,17 +59,7 @@ DROP FUNCTION IF EXISTS contacts_check_exactly_one_primary();
 """
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("contacts", "0001_initial")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [postgres_only_sql(CREATE, DROP)]

@@ -17,6 +17,8 @@ leaves the extension, which other objects may use.
 
 from django.db import migrations
 
+from contacts.postgres import postgres_only_sql
+
 # The same condition as Organization.objects.in_directory(), so the planner can use the index.
 CREATE = r"""
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
@@ -39,17 +41,7 @@ DROP INDEX IF EXISTS contacts_org_search_trgm;
 """
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("contacts", "0003_cme_staff_groups")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [postgres_only_sql(CREATE, DROP)]
