@@ -6,6 +6,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
@@ -25,8 +26,15 @@ class StaffModelAdmin(SimpleHistoryAdmin):
 
     simple-history saves a past version on POST without asking; a reviewer gets 403.
     The lists have many columns: they get the width of the navigation sidebar.
+
+    A list and its actions run outside the request's transaction, as in a Django
+    project without ATOMIC_REQUESTS: an action that emails (the invitation, the
+    update reminder) sends at once, logs each email as it goes, and tells staff
+    what really happened. Each write opens its own transaction (the services,
+    Django's own list edits and deletions).
     """
 
+    @transaction.non_atomic_requests
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
 
@@ -80,7 +88,11 @@ def _names(people) -> str:
 
 @admin.action(description="Send invitation / set-password email", permissions=["change"])
 def send_invitation(modeladmin, request, queryset):
-    """Email each person the set-password link, naming the first organization they may sign in to."""
+    """Email each person the set-password link, naming the first organization they may sign in to.
+
+    The list runs outside a transaction (StaffModelAdmin), so each email is sent
+    and logged before its outcome is read here.
+    """
     from contacts import services
     from contacts.models import ACCESS_ROLES, ContactRole, EmailLog
 

@@ -4,6 +4,11 @@ reminders_send holds the rule once; the send_contact_reminders command (run by
 cron) and the admin action both call it. An organization is reminded when its
 contacts are stale and it has not been sent a reminder within
 CONTACTS_REMINDER_INTERVAL_DAYS, so running it again sends only what is missing.
+
+A run sends each email at once and writes a batch's logs together, so it runs
+outside any transaction: the cron command has none, and the admin's list runs
+outside the request's (accounts.admin.StaffModelAdmin). Inside one, a rollback
+would take back the logs of emails already sent; reminders_send refuses instead.
 """
 
 import smtplib
@@ -15,7 +20,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.mail import get_connection
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -25,6 +30,7 @@ from contacts.models import ROLE_PURPOSES, EmailLog, Organization, Role
 
 SUBJECT = "It's time to update your contact information"
 MAIL_SERVER_UNREACHABLE = "Could not connect to the mail server: {error}"
+INSIDE_A_TRANSACTION = "reminders_send sends and logs batch by batch: call it outside any transaction."
 # Organizations handled per batch: one SELECT of organizations, one of their
 # roles and one INSERT of email logs each (100 logs x 8 columns stay under
 # SQLite's 999 parameters). A batch's logs are written even if the run stops.
@@ -212,6 +218,15 @@ def reminder_context(organization: Organization) -> dict:
     }
 
 
+def _refuse_inside_a_transaction():
+    """A durable block cannot open inside a caller's transaction (a test's own is allowed)."""
+    try:
+        with transaction.atomic(durable=True, savepoint=False):
+            pass
+    except RuntimeError as exc:
+        raise RuntimeError(INSIDE_A_TRANSACTION) from exc
+
+
 def reminders_send(
     *, organizations=None, stale_only: bool = True, dry_run: bool = False, connection=None
 ) -> ReminderResult:
@@ -225,7 +240,8 @@ def reminders_send(
     All emails go through one connection to the mail server. A refused address
     or an SMTP error is logged as failed and the run goes on; only a failed
     attempt counts as not reminded, so the next run retries it. Raises
-    MailServerUnreachable if the server cannot be reached at all.
+    MailServerUnreachable if the server cannot be reached at all, and
+    RuntimeError if called inside a transaction (see the module's docstring).
     """
     now = timezone.now()
     result = ReminderResult(dry_run=dry_run)
@@ -241,6 +257,7 @@ def reminders_send(
 
     run_connection = None
     if not dry_run:
+        _refuse_inside_a_transaction()
         run_connection = _RunConnection(connection or get_connection())
         run_connection.open()
     try:

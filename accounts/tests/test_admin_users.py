@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from accounts.admin import INVITATIONS_SENT, NOT_INVITED, PERMISSION_FIELDS
+from accounts.admin import INVITATIONS_FAILED, INVITATIONS_SENT, NOT_INVITED, PERMISSION_FIELDS
 from accounts.tests.factories import PASSWORD, InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.models import EmailLog, Role
@@ -82,7 +82,10 @@ def test_person_without_roles_shows_none(client):
     assert roles_held[: roles_held.index("</div>\n")].rstrip().endswith('<div class="readonly">None')
 
 
-# Invitations
+# Invitations: the list runs outside a transaction (StaffModelAdmin), so each email is
+# sent and logged before the action reports it. These tests commit for real to see that.
+
+invitations = pytest.mark.django_db(transaction=True)
 
 
 def invite(client, people):
@@ -93,6 +96,7 @@ def invite(client, people):
     )
 
 
+@invitations
 @pytest.mark.parametrize("kind", [EDITORS, SUPERUSER])
 def test_invitation_action_emails_the_set_password_link_naming_the_first_organization(client, jane, kind, mailoutbox):
     client.force_login(cme_staff(kind))
@@ -109,6 +113,22 @@ def test_invitation_action_emails_the_set_password_link_naming_the_first_organiz
     assert INVITATIONS_SENT.format(people=f"Jane Doe <{jane.email}>") in messages
 
 
+@invitations
+def test_invitation_action_reports_an_email_the_mail_server_refused(client, settings, mailoutbox):
+    settings.EMAIL_BACKEND = "contacts.tests.test_reminders.BouncingBackend"
+    person = UserFactory(first_name="Bo", last_name="Unce", email="bounce@example.org")
+    OrganizationFactory(name="Kern Medical Education", primary=person)
+    client.force_login(cme_staff(EDITORS))
+    response = invite(client, [person])
+    [log] = EmailLog.objects.all()
+    assert (log.to_email, log.status) == ("bounce@example.org", EmailLog.Status.FAILED)
+    assert "User unknown" in log.error
+    assert mailoutbox == []
+    messages = [str(m) for m in get_messages(response.wsgi_request)]
+    assert messages == [INVITATIONS_FAILED.format(people="Bo Unce <bounce@example.org>")]
+
+
+@invitations
 def test_invitation_skips_people_who_hold_no_role_that_lets_them_sign_in(client, mailoutbox):
     billing_only = UserFactory(first_name="Bill", last_name="Payne")
     organization = OrganizationFactory()
@@ -120,6 +140,7 @@ def test_invitation_skips_people_who_hold_no_role_that_lets_them_sign_in(client,
     assert NOT_INVITED.format(people=f"Bill Payne <{billing_only.email}>") in messages
 
 
+@invitations
 def test_reviewer_is_not_offered_the_invitation_action(client, jane, mailoutbox):
     client.force_login(cme_staff(REVIEWERS))
     response = client.get(CHANGELIST)

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.mail.backends import locmem
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -19,7 +19,7 @@ from contacts import reminders, services
 from contacts.emails import absolute_url
 from contacts.management.commands.send_contact_reminders import UNKNOWN_PROVIDER_IDS
 from contacts.models import ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
-from contacts.reminders import MAIL_SERVER_UNREACHABLE, SUBJECT, SkipReason, reminders_send
+from contacts.reminders import INSIDE_A_TRANSACTION, MAIL_SERVER_UNREACHABLE, SUBJECT, SkipReason, reminders_send
 from contacts.tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -345,6 +345,17 @@ def test_unreachable_mail_server_stops_the_command_with_an_error_and_logs_nothin
 
     assert str(error.value).startswith(MAIL_SERVER_UNREACHABLE.format(error="")[:-1])
     assert not EmailLog.objects.exists()
+
+
+def test_a_run_inside_a_transaction_is_refused_before_sending_anything(settings, backend_events):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.CountingBackend"
+    stale_organization()
+
+    with pytest.raises(RuntimeError, match=INSIDE_A_TRANSACTION), transaction.atomic():
+        reminders_send()
+
+    assert mail.outbox == []
+    assert backend_events == [], "no connection to the mail server was made"
 
 
 # Scale
