@@ -3,6 +3,11 @@
 The site, the admin, the management commands and the demo data all call them,
 so each rule of the roster exists once. Each refuses an illegal request with a
 ValidationError that carries a readable message.
+
+A role that gives a person their first access queues the invitation email; it
+goes out when the transaction commits (contacts.emails), so a change that is
+rolled back invites nobody. The returned role (or organization) says whether
+this call queued one in its `invited` attribute, for the page that reports it.
 """
 
 from django.contrib.auth import get_user_model
@@ -44,10 +49,7 @@ def organization_create(*, primary, by=None, **fields) -> Organization:
     """Create an organization together with its Primary Contact, in one transaction."""
     with transaction.atomic():
         organization = _save(Organization(**fields), by)
-        invite = _grants_first_access(primary, Role.PRIMARY)
-        _role_create(organization=organization, person=primary, role=Role.PRIMARY, by=by)
-        if invite:
-            invitation_send(person=primary, organization=organization, by=by)
+        organization.invited = _role_create(organization=organization, person=primary, role=Role.PRIMARY, by=by).invited
     return organization
 
 
@@ -80,10 +82,11 @@ def person_get_or_create(*, email: str, by=None, **details) -> tuple:
 
 
 def _role_create(*, organization, person, role, by) -> ContactRole:
-    """Insert one role row; the caller holds the organization's lock."""
+    """Insert one role row, and invite the person if it is their first access; the caller holds the lock."""
     conflict = _conflict(organization, person, role)
     if conflict:
         raise ValidationError(conflict)
+    first_access = _grants_first_access(person, role)
     contact_role = ContactRole(organization=organization, person=person, role=role, assigned_by=by)
     contact_role._history_user = by
     try:
@@ -94,7 +97,7 @@ def _role_create(*, organization, person, role, by) -> ContactRole:
         raise ValidationError(
             _conflict(organization, person, role) or "That role changed meanwhile; try again."
         ) from None
-    return contact_role
+    return _invite(contact_role, organization=organization, first_access=first_access, by=by)
 
 
 def _conflict(organization, person, role) -> str | None:
@@ -124,16 +127,20 @@ def _grants_first_access(person, role) -> bool:
     )
 
 
+def _invite(contact_role: ContactRole, *, organization, first_access: bool, by) -> ContactRole:
+    """Queue the invitation when the role is its holder's first access, and say so on the role."""
+    contact_role.invited = first_access
+    if first_access:
+        invitation_send(person=contact_role.person, organization=organization, by=by)
+    return contact_role
+
+
 def role_assign(*, organization: Organization, person, role: str, by) -> ContactRole:
     """Give a person a role; a new contact with access gets the invitation email."""
     _check_role(role)
     with transaction.atomic():
         organization = _lock(organization)
-        invite = _grants_first_access(person, role)
-        contact_role = _role_create(organization=organization, person=person, role=role, by=by)
-        if invite:
-            invitation_send(person=person, organization=organization, by=by)
-    return contact_role
+        return _role_create(organization=organization, person=person, role=role, by=by)
 
 
 def contact_add(*, organization: Organization, email: str, role: str, by, **details) -> ContactRole:
@@ -159,14 +166,10 @@ def role_replace(*, organization: Organization, role: str, to, by) -> ContactRol
         current = ContactRole.objects.filter(organization=organization, role=role).first()
         if current and current.person_id == to.pk:
             raise ValidationError(ROLE_ALREADY_HELD.format(person=to, role=Role(role).label, organization=organization))
-        invite = _grants_first_access(to, role)
         if current:
             current._history_user = by
             current.delete()
-        contact_role = _role_create(organization=organization, person=to, role=role, by=by)
-        if invite:
-            invitation_send(person=to, organization=organization, by=by)
-    return contact_role
+        return _role_create(organization=organization, person=to, role=role, by=by)
 
 
 def role_remove(*, contact_role: ContactRole, by) -> None:
@@ -192,14 +195,13 @@ def primary_contact_transfer(*, organization: Organization, to, by) -> ContactRo
         previous = current.person
         if previous.pk == to.pk:
             raise ValidationError(ALREADY_PRIMARY.format(person=to))
-        invite = _grants_first_access(to, Role.PRIMARY)
+        first_access = _grants_first_access(to, Role.PRIMARY)
         current.person = to
         current.assigned_by = by
         current.assigned_at = timezone.now()
         current._history_user = by
         current.save()
-        if invite:
-            invitation_send(person=to, organization=organization, by=by)
+        _invite(current, organization=organization, first_access=first_access, by=by)
         subject = f"Primary Contact for {organization} changed"
         context = {
             "previous": previous,
@@ -235,7 +237,7 @@ def invitation_url(person) -> str:
 
 
 def invitation_send(*, person, organization: Organization, by) -> EmailLog:
-    """Email the "system access granted — set your password" link."""
+    """Email the "system access granted — set your password" link, once the transaction commits."""
     return email_send(
         kind=EmailLog.Kind.INVITATION,
         to=person,

@@ -13,7 +13,6 @@ from django.db.models.functions import Lag
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views.generic import FormView, TemplateView, UpdateView, View
 
 from contacts import services
@@ -25,7 +24,7 @@ from contacts.forms import (
     PersonForm,
     service_errors_add,
 )
-from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
+from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, Organization, Role
 
 User = get_user_model()
 
@@ -84,16 +83,6 @@ def _roster_people(organization, exclude=None):
         people.setdefault(contact_role.person.pk, contact_role.person)
     people.pop(getattr(exclude, "pk", None), None)
     return list(people.values())
-
-
-def _invitation_sent(*, email, organization, since) -> bool:
-    return EmailLog.objects.filter(
-        kind=EmailLog.Kind.INVITATION,
-        to_email__iexact=email,
-        organization=organization,
-        status=EmailLog.Status.SENT,
-        sent_at__gte=since,
-    ).exists()
 
 
 class DashboardView(LoginRequiredMixin, TemplateView):
@@ -206,7 +195,6 @@ class ContactAddView(OrganizationAccessMixin, FormView):
 
     def form_valid(self, form):
         email, role = form.cleaned_data["email"], form.cleaned_data["role"]
-        started = timezone.now()
         known = User.objects.filter(email__iexact=email).exists()
         try:
             with transaction.atomic():
@@ -216,13 +204,15 @@ class ContactAddView(OrganizationAccessMixin, FormView):
         except ValidationError as error:
             service_errors_add(form, error)
             return self.form_invalid(form)
-        invited = _invitation_sent(email=email, organization=self.organization, since=started)
         values = {"email": email, "person": contact_role.person, "role": contact_role.get_role_display()}
-        if not known:
+        # The service says whether it queued the invitation; it goes out when the request commits.
+        if not known and contact_role.invited:
             messages.success(self.request, CONTACT_INVITED.format(**values))
+        elif not known:  # a Billing or CEO contact does not sign in, so is not invited
+            messages.success(self.request, ROLE_ASSIGNED.format(**values))
         else:
             text = CONTACT_KNOWN.format(**values)
-            messages.success(self.request, f"{text} {ALSO_INVITED}" if invited else text)
+            messages.success(self.request, f"{text} {ALSO_INVITED}" if contact_role.invited else text)
         return redirect(self.profile_url())
 
 
@@ -279,16 +269,17 @@ class RoleAssignView(OrganizationAccessMixin, FormView):
         return super().get_context_data(role=self.role, holder=self.current_holder(), **kwargs)
 
     def form_valid(self, form):
-        started = timezone.now()
         try:
             with transaction.atomic():
                 person = _person_for(form, self.request.user)
-                services.role_replace(organization=self.organization, role=self.role, to=person, by=self.request.user)
+                contact_role = services.role_replace(
+                    organization=self.organization, role=self.role, to=person, by=self.request.user
+                )
         except ValidationError as error:
             service_errors_add(form, error)
             return self.form_invalid(form)
         text = ROLE_ASSIGNED.format(person=person, role=self.role.label)
-        if _invitation_sent(email=person.email, organization=self.organization, since=started):
+        if contact_role.invited:
             text = f"{text} We emailed {person.email} an invitation to set a password."
         messages.success(self.request, text)
         return redirect(self.profile_url())

@@ -51,16 +51,26 @@ def test_organization_is_not_created_when_its_primary_cannot_be_added(monkeypatc
     assert not Organization.objects.filter(provider_id="CA10002").exists()
 
 
-def test_organization_created_with_an_invited_primary_sends_them_the_invitation(mailoutbox):
+def test_organization_created_with_an_invited_primary_sends_them_the_invitation(
+    mailoutbox, django_capture_on_commit_callbacks
+):
     person = InvitedUserFactory()
-    organization = services.organization_create(primary=person, by=None, name="UC Davis CME", provider_id="CA10003")
+    with django_capture_on_commit_callbacks(execute=True):
+        organization = services.organization_create(primary=person, by=None, name="UC Davis CME", provider_id="CA10003")
+    assert organization.invited
     assert [m.to for m in mailoutbox] == [[person.email]]
     assert EmailLog.objects.get().kind == EmailLog.Kind.INVITATION
     assert EmailLog.objects.get().organization == organization
 
 
-def test_organization_created_with_a_primary_who_has_a_password_sends_no_email(mailoutbox):
-    services.organization_create(primary=UserFactory(), by=None, name="Kaiser CME", provider_id="CA10004")
+def test_organization_created_with_a_primary_who_has_a_password_sends_no_email(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        organization = services.organization_create(
+            primary=UserFactory(), by=None, name="Kaiser CME", provider_id="CA10004"
+        )
+    assert not organization.invited
     assert mailoutbox == []
     assert not EmailLog.objects.exists()
 
@@ -101,10 +111,12 @@ def test_contact_add_refuses_an_invalid_email():
 
 
 @pytest.mark.parametrize("role", GRANTING_ROLES)
-def test_new_contact_in_a_role_with_access_gets_the_invitation(role, mailoutbox):
+def test_new_contact_in_a_role_with_access_gets_the_invitation(role, mailoutbox, django_capture_on_commit_callbacks):
     organization = OrganizationFactory()
     by = organization.primary_contact
-    services.contact_add(organization=organization, email="invitee@example.org", role=role, by=by)
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_role = services.contact_add(organization=organization, email="invitee@example.org", role=role, by=by)
+    assert contact_role.invited
     log = EmailLog.objects.get()
     assert (log.kind, log.to_email, log.organization) == (EmailLog.Kind.INVITATION, "invitee@example.org", organization)
     assert [m.to for m in mailoutbox] == [["invitee@example.org"]]
@@ -112,30 +124,44 @@ def test_new_contact_in_a_role_with_access_gets_the_invitation(role, mailoutbox)
 
 
 @pytest.mark.parametrize("role", NO_ACCESS_ROLES)
-def test_new_billing_or_ceo_contact_gets_no_invitation(role, mailoutbox):
+def test_new_billing_or_ceo_contact_gets_no_invitation(role, mailoutbox, django_capture_on_commit_callbacks):
     organization = OrganizationFactory()
-    services.contact_add(organization=organization, email="no-login@example.org", role=role, by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_role = services.contact_add(organization=organization, email="no-login@example.org", role=role, by=None)
+    assert not contact_role.invited
     assert mailoutbox == []
     assert not EmailLog.objects.exists()
 
 
-def test_known_person_who_has_a_password_gets_no_invitation(mailoutbox):
+def test_known_person_who_has_a_password_gets_no_invitation(mailoutbox, django_capture_on_commit_callbacks):
     person = UserFactory()
-    services.contact_add(organization=OrganizationFactory(), email=person.email, role=Role.STAFF, by=None)
-    assert mailoutbox == []
-
-
-def test_billing_contact_later_given_staff_gets_the_invitation_then(mailoutbox):
     organization = OrganizationFactory()
-    billing = services.contact_add(organization=organization, email="pay@example.org", role=Role.BILLING, by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_role = services.contact_add(organization=organization, email=person.email, role=Role.STAFF, by=None)
+    assert not contact_role.invited
     assert mailoutbox == []
-    services.role_assign(organization=organization, person=billing.person, role=Role.STAFF, by=None)
+
+
+def test_billing_contact_later_given_staff_gets_the_invitation_then(mailoutbox, django_capture_on_commit_callbacks):
+    organization = OrganizationFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        billing = services.contact_add(organization=organization, email="pay@example.org", role=Role.BILLING, by=None)
+    assert mailoutbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        staff = services.role_assign(organization=organization, person=billing.person, role=Role.STAFF, by=None)
+    assert staff.invited
     assert [m.to for m in mailoutbox] == [["pay@example.org"]]
 
 
-def test_invited_contact_added_at_a_second_organization_is_not_invited_twice(mailoutbox):
-    services.contact_add(organization=OrganizationFactory(), email="twice@example.org", role=Role.STAFF, by=None)
-    services.contact_add(organization=OrganizationFactory(), email="twice@example.org", role=Role.STAFF, by=None)
+def test_invited_contact_added_at_a_second_organization_is_not_invited_twice(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    first, second = OrganizationFactory(), OrganizationFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.contact_add(organization=first, email="twice@example.org", role=Role.STAFF, by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = services.contact_add(organization=second, email="twice@example.org", role=Role.STAFF, by=None)
+    assert not again.invited
     assert len(mailoutbox) == 1
 
 
@@ -210,10 +236,11 @@ def test_role_replace_refuses_the_current_holder():
     ]
 
 
-def test_role_replace_of_the_primary_is_a_hand_over(mailoutbox):
+def test_role_replace_of_the_primary_is_a_hand_over(mailoutbox, django_capture_on_commit_callbacks):
     organization = OrganizationFactory()
     new = UserFactory()
-    services.role_replace(organization=organization, role=Role.PRIMARY, to=new, by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.role_replace(organization=organization, role=Role.PRIMARY, to=new, by=None)
     assert holders(organization, Role.PRIMARY) == [new.email]
     assert EmailLog.objects.filter(kind=EmailLog.Kind.PRIMARY_HANDOVER).count() == 2
 
@@ -260,20 +287,25 @@ def test_deleting_a_person_who_holds_no_role_is_allowed():
 # primary_contact_transfer
 
 
-def test_primary_contact_transfer_moves_the_role_and_emails_both_people(mailoutbox):
+def test_primary_contact_transfer_moves_the_role_and_emails_both_people(mailoutbox, django_capture_on_commit_callbacks):
     organization = OrganizationFactory()
     previous, new = organization.primary_contact, UserFactory()
-    services.primary_contact_transfer(organization=organization, to=new, by=previous)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.primary_contact_transfer(organization=organization, to=new, by=previous)
     assert holders(organization, Role.PRIMARY) == [new.email]
     logs = EmailLog.objects.filter(kind=EmailLog.Kind.PRIMARY_HANDOVER, organization=organization)
     assert sorted(logs.values_list("to_email", flat=True)) == sorted([previous.email, new.email])
     assert sorted(m.to[0] for m in mailoutbox) == sorted([previous.email, new.email])
 
 
-def test_primary_contact_transfer_to_an_invited_person_also_invites_them(mailoutbox):
+def test_primary_contact_transfer_to_an_invited_person_also_invites_them(
+    mailoutbox, django_capture_on_commit_callbacks
+):
     organization = OrganizationFactory()
     new = InvitedUserFactory()
-    services.primary_contact_transfer(organization=organization, to=new, by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        primary = services.primary_contact_transfer(organization=organization, to=new, by=None)
+    assert primary.invited
     kinds = sorted(EmailLog.objects.filter(to_email=new.email).values_list("kind", flat=True))
     assert kinds == [EmailLog.Kind.INVITATION, EmailLog.Kind.PRIMARY_HANDOVER]
 
@@ -286,10 +318,10 @@ def test_primary_contact_transfer_keeps_the_previous_primarys_other_roles():
     assert list(previous.contact_roles.values_list("role", flat=True)) == [Role.STAFF]
 
 
-def test_primary_contact_transfer_refuses_the_current_primary(mailoutbox):
+def test_primary_contact_transfer_refuses_the_current_primary(mailoutbox, django_capture_on_commit_callbacks):
     organization = OrganizationFactory()
     primary = organization.primary_contact
-    with pytest.raises(ValidationError) as error:
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError) as error:
         services.primary_contact_transfer(organization=organization, to=primary, by=primary)
     assert error.value.messages == [ALREADY_PRIMARY.format(person=primary)]
     assert mailoutbox == []

@@ -32,11 +32,14 @@ def url(organization):
     return reverse("contacts:primary_transfer", args=[organization.pk])
 
 
-def test_choosing_shows_what_will_change_and_changes_nothing_yet(client, organization, jane):
+def test_choosing_shows_what_will_change_and_changes_nothing_yet(
+    client, organization, jane, django_capture_on_commit_callbacks
+):
     john = organization.primary_contact
     services.role_assign(organization=organization, person=john, role=Role.WEBSITE, by=None)
     client.force_login(john)
-    response = client.post(url(organization), {"person": jane.pk})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url(organization), {"person": jane.pk})
     html = response.content.decode()
     assert "Confirm the hand-over" in html
     assert "<strong>Jane Doe</strong>" in html and "will become the Primary Contact" in html
@@ -46,10 +49,12 @@ def test_choosing_shows_what_will_change_and_changes_nothing_yet(client, organiz
     assert mail.outbox == []
 
 
-def test_confirming_hands_over_and_emails_both(client, organization, jane):
+def test_confirming_hands_over_and_emails_both(client, organization, jane, django_capture_on_commit_callbacks):
     john = organization.primary_contact
     client.force_login(jane)
-    response = client.post(url(organization), {"person": jane.pk, "confirm": "1", "keep_as_staff": "on"}, follow=True)
+    data = {"person": jane.pk, "confirm": "1", "keep_as_staff": "on"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url(organization), data, follow=True)
     organization.refresh_from_db()
     assert organization.holders(Role.PRIMARY) == [jane]
     assert sorted(message.to[0] for message in mail.outbox) == sorted([jane.email, john.email])
@@ -77,13 +82,16 @@ def test_handing_over_yourself_without_staying_ends_your_access(client, organiza
     assert client.get(reverse("contacts:profile", args=[organization.pk])).status_code == 404
 
 
-def test_handing_over_to_a_new_email_creates_and_invites_them(client, organization, jane):
+def test_handing_over_to_a_new_email_creates_and_invites_them(
+    client, organization, jane, django_capture_on_commit_callbacks
+):
     client.force_login(organization.primary_contact)
     data = {"email": "new.primary@example.org", "first_name": "Nia", "last_name": "New"}
     html = client.post(url(organization), data).content.decode()
     assert "Nia New" in html and "get an email invitation" in html
     assert not User.objects.filter(email="new.primary@example.org").exists()
-    client.post(url(organization), {**data, "confirm": "1", "keep_as_staff": "on"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url(organization), {**data, "confirm": "1", "keep_as_staff": "on"})
     new = User.objects.get(email="new.primary@example.org")
     assert organization.holders(Role.PRIMARY) == [new]
     kinds = sorted(EmailLog.objects.values_list("kind", flat=True))
@@ -97,10 +105,13 @@ def test_change_my_choice_goes_back_to_the_form_with_the_choice_kept(client, org
     assert response.context["form"]["person"].value() == str(jane.pk)
 
 
-def test_the_current_primary_cannot_take_over_from_themselves(client, organization, jane):
+def test_the_current_primary_cannot_take_over_from_themselves(
+    client, organization, jane, django_capture_on_commit_callbacks
+):
     john = organization.primary_contact
     client.force_login(john)
-    response = client.post(url(organization), {"email": john.email, "confirm": "1"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url(organization), {"email": john.email, "confirm": "1"})
     assert response.status_code == 200
     assert services.ALREADY_PRIMARY.format(person=john) in response.content.decode()
     assert mail.outbox == []
