@@ -24,16 +24,17 @@ def organization():
 
 
 @pytest.fixture
-def invitation(organization):
+def invitation(organization, django_capture_on_commit_callbacks):
     """(person, path of the link in their "system access granted" email)."""
-    role = services.contact_add(
-        organization=organization,
-        email="maria.lopez@example.org",
-        role=Role.STAFF,
-        by=organization.primary_contact,
-        first_name="Maria",
-        last_name="Lopez",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        role = services.contact_add(
+            organization=organization,
+            email="maria.lopez@example.org",
+            role=Role.STAFF,
+            by=organization.primary_contact,
+            first_name="Maria",
+            last_name="Lopez",
+        )
     [message] = mail.outbox
     url = re.search(r"https?://\S+/accounts/invitation/\S+/", message.body).group(0)
     return role.person, url.removeprefix(settings.SITE_URL)

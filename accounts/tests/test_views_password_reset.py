@@ -30,6 +30,17 @@ def contact():
     return staff_member(UserFactory(email="jane.doe@example.org"))
 
 
+@pytest.fixture
+def ask_for_reset(client, django_capture_on_commit_callbacks):
+    """Ask for a link on the reset page; the request commits, and its email goes out."""
+
+    def ask(email, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(RESET, {"email": email}, **kwargs)
+
+    return ask
+
+
 def link_path(message) -> str:
     url = re.search(r"https?://\S+/accounts/password/reset/\S+/", message.body).group(0)
     assert url.startswith(settings.SITE_URL)
@@ -50,16 +61,16 @@ def test_reset_page_has_one_heading_and_a_labelled_email_field(client, django_as
     assert 'for="id_email"' in html
 
 
-def test_reset_answers_the_same_for_a_known_and_an_unknown_email(client, contact):
-    known = client.post(RESET, {"email": contact.email}, follow=True)
-    unknown = client.post(RESET, {"email": "nobody@example.org"}, follow=True)
+def test_reset_answers_the_same_for_a_known_and_an_unknown_email(client, contact, ask_for_reset):
+    known = ask_for_reset(contact.email, follow=True)
+    unknown = ask_for_reset("nobody@example.org", follow=True)
     assert known.redirect_chain == unknown.redirect_chain == [(reverse("accounts:password_reset_done"), 302)]
     assert known.content == unknown.content
     assert len(mail.outbox) == 1
 
 
-def test_reset_email_is_sent_to_the_person_and_logged(client, contact):
-    client.post(RESET, {"email": "JANE.DOE@example.ORG"})
+def test_reset_email_is_sent_to_the_person_and_logged(client, contact, ask_for_reset):
+    ask_for_reset("JANE.DOE@example.ORG")
     [message] = mail.outbox
     assert message.to == [contact.email]
     assert message.subject == "PARS contacts: reset your password"
@@ -73,8 +84,8 @@ def test_reset_email_is_sent_to_the_person_and_logged(client, contact):
     assert link_path(message) in message.alternatives[0][0]
 
 
-def test_reset_link_sets_the_new_password(client, contact):
-    client.post(RESET, {"email": contact.email})
+def test_reset_link_sets_the_new_password(client, contact, ask_for_reset):
+    ask_for_reset(contact.email)
     response = set_password(client, link_path(mail.outbox[0]))
     assert response.status_code == 302
     assert response.url == reverse("accounts:password_reset_complete")
@@ -84,15 +95,15 @@ def test_reset_link_sets_the_new_password(client, contact):
     assert complete.count("<h1") == 1 and reverse("accounts:login") in complete
 
 
-def test_new_password_can_be_used_to_sign_in(client, contact):
-    client.post(RESET, {"email": contact.email})
+def test_new_password_can_be_used_to_sign_in(client, contact, ask_for_reset):
+    ask_for_reset(contact.email)
     set_password(client, link_path(mail.outbox[0]))
     response = client.post(reverse("accounts:login"), {"username": contact.email, "password": NEW_PASSWORD})
     assert response.status_code == 302
 
 
-def test_mismatched_new_passwords_are_refused_with_a_message(client, contact):
-    client.post(RESET, {"email": contact.email})
+def test_mismatched_new_passwords_are_refused_with_a_message(client, contact, ask_for_reset):
+    ask_for_reset(contact.email)
     form_page = client.get(link_path(mail.outbox[0]), follow=True)
     response = client.post(
         form_page.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD + "x"}
@@ -103,8 +114,8 @@ def test_mismatched_new_passwords_are_refused_with_a_message(client, contact):
     assert contact.check_password(PASSWORD)
 
 
-def test_used_reset_link_shows_the_used_or_expired_page(client, contact):
-    client.post(RESET, {"email": contact.email})
+def test_used_reset_link_shows_the_used_or_expired_page(client, contact, ask_for_reset):
+    ask_for_reset(contact.email)
     path = link_path(mail.outbox[0])
     set_password(client, path)
     response = client.get(path, follow=True)
@@ -114,8 +125,8 @@ def test_used_reset_link_shows_the_used_or_expired_page(client, contact):
     assert "new_password1" not in html
 
 
-def test_reset_link_expires_after_the_reset_timeout(client, contact):
-    client.post(RESET, {"email": contact.email})
+def test_reset_link_expires_after_the_reset_timeout(client, contact, ask_for_reset):
+    ask_for_reset(contact.email)
     path = link_path(mail.outbox[0])
     later = time.time() + settings.PASSWORD_RESET_TIMEOUT + 60
     with time_machine.travel(later):
@@ -123,10 +134,10 @@ def test_reset_link_expires_after_the_reset_timeout(client, contact):
     assert "This link has been used or has expired" in response.content.decode()
 
 
-def test_invited_contact_without_a_password_can_get_a_link_and_set_a_first_password(client):
+def test_invited_contact_without_a_password_can_get_a_link_and_set_a_first_password(client, ask_for_reset):
     invited = staff_member(InvitedUserFactory(email="new.person@example.org"))
     mail.outbox.clear()
-    client.post(RESET, {"email": invited.email})
+    ask_for_reset(invited.email)
     [message] = mail.outbox
     set_password(client, link_path(message))
     invited.refresh_from_db()
@@ -134,37 +145,37 @@ def test_invited_contact_without_a_password_can_get_a_link_and_set_a_first_passw
 
 
 @pytest.mark.parametrize("role", [Role.BILLING, Role.CEO])
-def test_no_link_goes_to_a_billing_or_ceo_contact_who_may_not_sign_in(client, role):
+def test_no_link_goes_to_a_billing_or_ceo_contact_who_may_not_sign_in(client, role, ask_for_reset):
     person = UserFactory(email="money@example.org")
     services.role_assign(organization=OrganizationFactory(), person=person, role=role, by=None)
     mail.outbox.clear()
-    client.post(RESET, {"email": person.email})
+    ask_for_reset(person.email)
     assert mail.outbox == []
 
 
-def test_no_link_goes_to_a_former_contact(client):
+def test_no_link_goes_to_a_former_contact(client, ask_for_reset):
     person = UserFactory(email="former@example.org")
     role = services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
     services.role_remove(contact_role=role, by=None)
-    client.post(RESET, {"email": person.email})
+    ask_for_reset(person.email)
     assert mail.outbox == []
 
 
-def test_link_stops_working_once_the_person_loses_their_last_role(client):
+def test_link_stops_working_once_the_person_loses_their_last_role(client, ask_for_reset):
     person = UserFactory(email="leaving@example.org")
     role = services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
-    client.post(RESET, {"email": person.email})
+    ask_for_reset(person.email)
     services.role_remove(contact_role=role, by=None)
     response = client.get(link_path(mail.outbox[-1]), follow=True)
     assert "This link has been used or has expired" in response.content.decode()
 
 
-def test_setting_a_password_by_the_link_lifts_a_sign_in_pause(client, contact):
+def test_setting_a_password_by_the_link_lifts_a_sign_in_pause(client, contact, ask_for_reset):
     login = reverse("accounts:login")
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(login, {"username": contact.email, "password": "guess"})
     assert client.post(login, {"username": contact.email, "password": PASSWORD}).status_code == 429
-    client.post(RESET, {"email": contact.email})
+    ask_for_reset(contact.email)
     set_password(client, link_path(mail.outbox[0]))
     response = client.post(login, {"username": contact.email.upper(), "password": NEW_PASSWORD})
     assert response.status_code == 302

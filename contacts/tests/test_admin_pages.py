@@ -21,11 +21,12 @@ STAFF_KINDS = [REVIEWERS, EDITORS, SUPERUSER]
 
 
 @pytest.fixture
-def world():
+def world(django_capture_on_commit_callbacks):
     """An organization whose roster has changed, a contact, and an email in the log."""
     organization = OrganizationFactory(name="Sutter Health CME")
     invited = InvitedUserFactory()
-    services.role_assign(organization=organization, person=invited, role=Role.TECHNICAL, by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.role_assign(organization=organization, person=invited, role=Role.TECHNICAL, by=None)
     services.organization_update(organization=organization, by=None, city="Fresno")
     version = Organization.history.filter(id=organization.pk).earliest("history_date")
     return {
@@ -177,11 +178,14 @@ def test_adding_an_organization_without_a_primary_contact_is_refused(client):
 
 
 @pytest.mark.parametrize("kind", [EDITORS, SUPERUSER])
-def test_adding_an_organization_creates_it_with_its_primary_contact(client, kind, mailoutbox):
+def test_adding_an_organization_creates_it_with_its_primary_contact(
+    client, kind, mailoutbox, django_capture_on_commit_callbacks
+):
     staff = cme_staff(kind)
     client.force_login(staff)
     primary = InvitedUserFactory()
-    response = client.post(ADD_URL, add_form(primary_contact=primary.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(ADD_URL, add_form(primary_contact=primary.pk))
     assert response.status_code == 302
     organization = Organization.objects.get(provider_id="CA55555")
     assert organization.primary_contact == primary
@@ -221,9 +225,12 @@ def test_email_log_lists_each_email_and_nobody_may_add_change_or_delete_one(clie
     assert EmailLog.objects.get(pk=email.pk).subject == email.subject
 
 
-def test_email_log_filters_by_kind_and_status_and_searches_recipient_and_subject(client, world):
+def test_email_log_filters_by_kind_and_status_and_searches_recipient_and_subject(
+    client, world, django_capture_on_commit_callbacks
+):
     client.force_login(cme_staff(REVIEWERS))
-    other = OrganizationFactory(primary=InvitedUserFactory(email="zed@example.net"))
+    with django_capture_on_commit_callbacks(execute=True):
+        other = OrganizationFactory(primary=InvitedUserFactory(email="zed@example.net"))
     url = reverse("admin:contacts_emaillog_changelist")
 
     def recipients(params):

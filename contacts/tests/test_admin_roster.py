@@ -170,10 +170,12 @@ def test_adding_a_billing_contact_assigns_the_role(client, editor, organization)
 
 
 def test_adding_an_invited_person_in_a_role_with_access_emails_their_invitation(
-    client, editor, organization, mailoutbox
+    client, editor, organization, mailoutbox, django_capture_on_commit_callbacks
 ):
     invited = InvitedUserFactory()
-    client.post(change_url(organization), add_row(change_form_data(client, organization), invited, Role.TECHNICAL))
+    data = add_row(change_form_data(client, organization), invited, Role.TECHNICAL)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(change_url(organization), data)
     assert organization.roles.get(role=Role.TECHNICAL).person == invited
     assert [message.to for message in mailoutbox] == [[invited.email]]
     assert EmailLog.objects.get().kind == EmailLog.Kind.INVITATION
@@ -187,12 +189,15 @@ def test_changing_the_billing_rows_person_replaces_the_billing_contact(client, e
     assert list(organization.roles.filter(role=Role.BILLING).values_list("person", flat=True)) == [newcomer.pk]
 
 
-def test_changing_the_primary_rows_person_hands_the_role_over_and_emails_both(client, editor, organization, mailoutbox):
+def test_changing_the_primary_rows_person_hands_the_role_over_and_emails_both(
+    client, editor, organization, mailoutbox, django_capture_on_commit_callbacks
+):
     previous = organization.primary_contact
     successor = UserFactory()
     data = change_form_data(client, organization)
     data[f"{PREFIX}-{row_of(data, Role.PRIMARY)}-person"] = successor.pk
-    assert client.post(change_url(organization), data).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(change_url(organization), data).status_code == 302
     assert Organization.objects.get(pk=organization.pk).primary_contact == successor
     handovers = EmailLog.objects.filter(kind=EmailLog.Kind.PRIMARY_HANDOVER)
     assert sorted(handovers.values_list("to_email", flat=True)) == sorted([previous.email, successor.email])
@@ -228,6 +233,26 @@ def test_a_roster_changed_meanwhile_shows_a_message_and_saves_nothing(client, ed
     [message] = [str(m) for m in get_messages(response.wsgi_request)]
     assert message.startswith(ROSTER_NOT_SAVED.split("{error}")[0])
     assert Organization.objects.get(pk=organization.pk).city == "Sacramento"
+
+
+def test_hand_over_refused_with_a_later_row_saves_nothing_and_emails_nobody(
+    client, editor, organization, mailoutbox, django_capture_on_commit_callbacks
+):
+    previous = organization.primary_contact
+    data = change_form_data(client, organization)
+    data[f"{PREFIX}-{row_of(data, Role.PRIMARY)}-person"] = InvitedUserFactory().pk
+    add_row(data, UserFactory(), Role.WEBSITE)
+    # Someone fills the Website Contact between page load and save: the hand-over
+    # is saved first, then the new Website row is refused and everything rolls back.
+    services.role_assign(organization=organization, person=UserFactory(), role=Role.WEBSITE, by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(change_url(organization), data)
+    assert response.status_code == 302
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert message.startswith(ROSTER_NOT_SAVED.split("{error}")[0])
+    assert Organization.objects.get(pk=organization.pk).primary_contact == previous
+    assert mailoutbox == []
+    assert not EmailLog.objects.exists()
 
 
 def test_organization_details_change_is_recorded_in_history_with_the_editor(client, editor, organization):

@@ -20,12 +20,14 @@ User = get_user_model()
 
 
 @pytest.fixture
-def seed(settings):
+def seed(settings, django_capture_on_commit_callbacks):
     settings.DEBUG = True
 
     def run():
         out = StringIO()
-        call_command("seed_demo", stdout=out)
+        # The command's transaction commits, and its invitations go out.
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("seed_demo", stdout=out)
         return out.getvalue()
 
     return run
