@@ -9,34 +9,32 @@ from contacts import services
 from contacts.models import Organization, Role
 from contacts.tests.factories import OrganizationFactory
 from contacts.tests.test_admin_groups import EDITORS, cme_staff
-from e2e.test_admin_pages_axe import axe_violations_of_ours, sign_in_to_admin
+from e2e.test_admin_pages_axe import SHOTS, sign_in_to_admin
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = "/tmp/shots/admin"
 
-
-def test_editor_gives_an_organization_without_billing_contact_its_billing_contact(page):
+def test_editor_gives_an_organization_without_billing_contact_its_billing_contact(page, assert_accessible):
     editor = cme_staff(EDITORS)
     without = OrganizationFactory(name="Kern Medical Education")
     billing = UserFactory(first_name="Bill", last_name="Payne", email="bill.payne@kern.example")
     services.role_assign(
         organization=OrganizationFactory(name="Sutter Health CME"), person=UserFactory(), role=Role.BILLING, by=None
     )
-    findings = {}
 
     sign_in_to_admin(page, editor)
-    findings["index"] = axe_violations_of_ours(page)
+    assert_accessible(page)
 
     page.get_by_role("link", name="Organizations", exact=True).first.click()
     page.screenshot(path=f"{SHOTS}/changelist.png", full_page=True)
+    assert_accessible(page)
     page.get_by_role("link", name="No Billing Contact").click()
     page.wait_for_url(re.compile(r"unfilled=billing"))
     listed = page.locator("#result_list tbody th a")
     assert listed.all_inner_texts() == ["Kern Medical Education"]
     assert page.get_by_text("(primary — no billing contact)").is_visible()
     page.screenshot(path=f"{SHOTS}/changelist-no-billing.png", full_page=True)
-    findings["changelist"] = axe_violations_of_ours(page)
+    assert_accessible(page)
 
     listed.first.click()
     page.wait_for_url(re.compile(rf"/admin/contacts/organization/{without.pk}/change/"))
@@ -47,7 +45,7 @@ def test_editor_gives_an_organization_without_billing_contact_its_billing_contac
     page.locator(".select2-search__field").fill("Payne")
     page.locator(".select2-results__option", has_text="Bill Payne").click()
     page.screenshot(path=f"{SHOTS}/change-billing-added.png", full_page=True)
-    findings["change"] = axe_violations_of_ours(page)
+    assert_accessible(page)
     page.get_by_role("button", name="Save", exact=True).click()
 
     # Back on the list, still filtered: the organization has left it.
@@ -57,4 +55,4 @@ def test_editor_gives_an_organization_without_billing_contact_its_billing_contac
     assert page.locator("#changelist-form").get_by_role("link", name="Kern Medical Education").count() == 0
     assert page.locator("#changelist-form .paginator").inner_text().strip() == "0 organizations"
     page.screenshot(path=f"{SHOTS}/changelist-no-billing-after.png", full_page=True)
-    assert findings == {"index": {}, "changelist": {}, "change": {}}
+    assert_accessible(page)
