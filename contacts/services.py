@@ -49,7 +49,8 @@ def organization_create(*, primary, by=None, **fields) -> Organization:
     """Create an organization together with its Primary Contact, in one transaction."""
     with transaction.atomic():
         organization = _save(Organization(**fields), by)
-        organization.invited = _role_create(organization=organization, person=primary, role=Role.PRIMARY, by=by).invited
+        primary_role = _role_create(organization=organization, person=primary, role=Role.PRIMARY, by=by)
+        organization.invited = primary_role.invited
     return organization
 
 
