@@ -8,8 +8,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Window
-from django.db.models.functions import Lag
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -24,6 +22,7 @@ from contacts.forms import (
     PersonForm,
     service_errors_add,
 )
+from contacts.history import history_page
 from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, Organization, Role
 
 User = get_user_model()
@@ -471,106 +470,3 @@ class PersonUpdateView(OrganizationAccessMixin, UpdateView):
         form.save()
         messages.success(self.request, PERSON_SAVED.format(person=form.instance))
         return redirect(self.profile_url())
-
-
-# History: Organization.history and ContactRole.history merged, newest first, in words.
-
-ORGANIZATION_HISTORY_FIELDS = [
-    field.name
-    for field in Organization._meta.get_fields()
-    if field.concrete and field.name not in {"id", "search_text", "contacts_confirmed_at", "contacts_confirmed_by"}
-]
-NOBODY = "(blank)"
-
-
-def _actor(record) -> str:
-    return str(record.history_user) if record.history_user else "CME staff or the system"
-
-
-def _field_value(field, value) -> str:
-    if value in (None, ""):
-        return NOBODY
-    if field.choices:
-        return str(dict(field.flatchoices).get(value, value))
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def _organization_entries(records) -> list[dict]:
-    """records newest first; each is compared with the one after it (its predecessor)."""
-    entries = []
-    for record, previous in zip(records, [*records[1:], None], strict=True):
-        entry = {"when": record.history_date, "actor": _actor(record), "changes": []}
-        if record.history_type == "+" or previous is None:
-            entry["action"] = "created the organization"
-        elif record.history_type == "-":
-            entry["action"] = "deleted the organization"
-        elif record.contacts_confirmed_at and record.contacts_confirmed_at != previous.contacts_confirmed_at:
-            entry["action"] = "confirmed the contacts are current"
-        else:
-            for name in ORGANIZATION_HISTORY_FIELDS:
-                field = Organization._meta.get_field(name)
-                old, new = getattr(previous, field.attname), getattr(record, field.attname)
-                if old != new:
-                    entry["changes"].append(
-                        f"changed {field.verbose_name} from “{_field_value(field, old)}” to “{_field_value(field, new)}”"
-                    )
-            entry["action"] = (
-                "changed the organization's details" if entry["changes"] else "saved the details unchanged"
-            )
-        entries.append(entry)
-    return entries
-
-
-def _role_entries(records, people) -> list[dict]:
-    entries = []
-    for record in records:
-        person = people.get(record.person_id, "a former contact")
-        role = Role(record.role).label if record.role in Role.values else record.role
-        entry = {"when": record.history_date, "actor": _actor(record), "changes": []}
-        if record.history_type == "+":
-            entry["action"] = f"assigned {person} as {role}"
-        elif record.history_type == "-":
-            entry["action"] = f"removed {person} from {role}"
-        elif record.previous_person_id and record.previous_person_id != record.person_id:
-            previous = people.get(record.previous_person_id, "a former contact")
-            if record.role == Role.PRIMARY:
-                entry["action"] = f"handed the Primary Contact role from {previous} to {person}"
-            else:
-                entry["action"] = f"replaced {previous} with {person} as {role}"
-        else:
-            entry["action"] = f"updated the {role} role of {person}"
-        entries.append(entry)
-    return entries
-
-
-def history_page(organization, *, page: int, per_page: int) -> tuple[list[dict], bool]:
-    """One page of the organization's history and whether an older page exists.
-
-    Three queries whatever the page or the roster: the organization's records,
-    the roster's records (each with its previous holder, by a window function)
-    and the people they name.
-    """
-    wanted = page * per_page + 1
-    organization_records = list(
-        Organization.history.filter(id=organization.pk)
-        .select_related("history_user")
-        .order_by("-history_date", "-history_id")[: wanted + 1]
-    )
-    role_records = list(
-        ContactRole.history.filter(organization_id=organization.pk)
-        .select_related("history_user")
-        .annotate(
-            previous_person_id=Window(
-                Lag("person_id"), partition_by=[F("id")], order_by=[F("history_date").asc(), F("history_id").asc()]
-            )
-        )
-        .order_by("-history_date", "-history_id")[:wanted]
-    )
-    person_ids = {r.person_id for r in role_records} | {r.previous_person_id for r in role_records}
-    people = User.objects.in_bulk([pk for pk in person_ids if pk])
-    entries = _organization_entries(organization_records)[:wanted] + _role_entries(role_records, people)
-    entries.sort(key=lambda entry: entry["when"], reverse=True)
-    start = (page - 1) * per_page
-    return entries[start : start + per_page], len(entries) > page * per_page

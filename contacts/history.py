@@ -1,0 +1,199 @@
+"""The organization's History tab: three streams of records merged into sentences, newest first.
+
+Organization.history (its details and confirmations), ContactRole.history (its
+roster) and User.history (the details of the people on it). A person's changes
+are part of this organization's history only while they held a role here: what
+someone did to their details before they joined, between two spells or after they
+left belongs to no one reading this page.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When, Window
+from django.db.models.functions import Lag
+
+from contacts.models import ContactRole, Organization, Role
+
+User = get_user_model()
+HistoricalContactRole = ContactRole.history.model
+HistoricalUser = User.history.model
+
+ORGANIZATION_HISTORY_FIELDS = [
+    field.name
+    for field in Organization._meta.get_fields()
+    if field.concrete and field.name not in {"id", "search_text", "contacts_confirmed_at", "contacts_confirmed_by"}
+]
+# A person's details as the roster shows them. Not their password (never in history),
+# logins, permissions or staff status: saving those is not a change of details.
+PERSON_HISTORY_FIELDS = ["first_name", "last_name", "credentials", "job_title", "phone", "email"]
+NOBODY = "(blank)"
+
+
+def _actor(record) -> str:
+    return str(record.history_user) if record.history_user else "CME staff or the system"
+
+
+def _field_value(field, value) -> str:
+    if value in (None, ""):
+        return NOBODY
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _change(field, old, new) -> str:
+    return f"{field.verbose_name} from “{_field_value(field, old)}” to “{_field_value(field, new)}”"
+
+
+def _organization_entries(records) -> list[dict]:
+    """records newest first; each is compared with the one after it (its predecessor)."""
+    entries = []
+    for record, previous in zip(records, [*records[1:], None], strict=True):
+        entry = {"when": record.history_date, "actor": _actor(record), "changes": []}
+        if record.history_type == "+" or previous is None:
+            entry["action"] = "created the organization"
+        elif record.history_type == "-":
+            entry["action"] = "deleted the organization"
+        elif record.contacts_confirmed_at and record.contacts_confirmed_at != previous.contacts_confirmed_at:
+            entry["action"] = "confirmed the contacts are current"
+        else:
+            for name in ORGANIZATION_HISTORY_FIELDS:
+                field = Organization._meta.get_field(name)
+                old, new = getattr(previous, field.attname), getattr(record, field.attname)
+                if old != new:
+                    entry["changes"].append(f"changed {_change(field, old, new)}")
+            entry["action"] = (
+                "changed the organization's details" if entry["changes"] else "saved the details unchanged"
+            )
+        entries.append(entry)
+    return entries
+
+
+def _role_entries(records, people) -> list[dict]:
+    entries = []
+    for record in records:
+        person = people.get(record.person_id, "a former contact")
+        role = Role(record.role).label if record.role in Role.values else record.role
+        entry = {"when": record.history_date, "actor": _actor(record), "changes": []}
+        if record.history_type == "+":
+            entry["action"] = f"assigned {person} as {role}"
+        elif record.history_type == "-":
+            entry["action"] = f"removed {person} from {role}"
+        elif record.previous_person_id and record.previous_person_id != record.person_id:
+            previous = people.get(record.previous_person_id, "a former contact")
+            if record.role == Role.PRIMARY:
+                entry["action"] = f"handed the Primary Contact role from {previous} to {person}"
+            else:
+                entry["action"] = f"replaced {previous} with {person} as {role}"
+        else:
+            entry["action"] = f"updated the {role} role of {person}"
+        entries.append(entry)
+    return entries
+
+
+def _person_entries(records) -> list[dict]:
+    """A person's records annotated with previous_<field>: their details just before the change."""
+    entries = []
+    for record in records:
+        previous = {name: getattr(record, f"previous_{name}") for name in PERSON_HISTORY_FIELDS}
+        # Named as the organization knew them when the change was made.
+        name = f"{previous['first_name']} {previous['last_name']}".strip() or previous["email"]
+        whose = "their" if record.history_user_id == record.id else f"{name}'s"
+        changes = [
+            _change(User._meta.get_field(field), previous[field], getattr(record, field))
+            for field in PERSON_HISTORY_FIELDS
+            if getattr(record, field) != previous[field]
+        ]
+        entry = {"when": record.history_date, "actor": _actor(record), "changes": []}
+        if len(changes) == 1:
+            entry["action"] = f"changed {whose} {changes[0]}"
+        else:
+            entry["action"] = f"changed {whose} details"
+            entry["changes"] = [f"changed {change}" for change in changes]
+        entries.append(entry)
+    return entries
+
+
+def _person_records(organization, limit: int):
+    """The newest `limit` changes of detail made to people while they held a role at the organization.
+
+    Each record carries previous_<field> (by a window over the person's whole
+    history, so the first change after joining is compared with the details they
+    joined with). "Held a role at the moment of the change" is: some role row here
+    whose latest record at that moment names them and is not a removal.
+
+    The window must see every record of each person, so the only plain filter is
+    "ever on this roster"; whether a record is a change, and made while on the
+    roster, is one CASE over the window's results, which Django applies after the
+    window is computed (filtering against a window function).
+    """
+    roster_records = HistoricalContactRole.objects.filter(organization_id=organization.pk)
+    held_a_role_then = Exists(
+        roster_records.filter(person_id=OuterRef("id"), history_date__lte=OuterRef("history_date"))
+        .exclude(history_type="-")
+        .exclude(
+            Exists(
+                HistoricalContactRole.objects.filter(
+                    id=OuterRef("id"),
+                    history_id__gt=OuterRef("history_id"),
+                    history_date__lte=OuterRef(OuterRef("history_date")),
+                )
+            )
+        )
+    )
+    in_order = {"partition_by": [F("id")], "order_by": [F("history_id").asc()]}
+    previous = {f"previous_{name}": Window(Lag(name), **in_order) for name in PERSON_HISTORY_FIELDS}
+    changed = Q()
+    for name in PERSON_HISTORY_FIELDS:
+        changed |= ~Q(**{name: F(f"previous_{name}")})
+    return (
+        HistoricalUser.objects.filter(id__in=roster_records.values("person_id"))
+        .select_related("history_user")
+        .annotate(previous_history_id=Window(Lag("history_id"), **in_order), **previous)
+        .alias(
+            shown=Case(
+                When(Q(history_type="~", previous_history_id__isnull=False) & changed & held_a_role_then, then=True),
+                default=Value(False),
+            )
+        )
+        .filter(shown=True)
+        .order_by("-history_date", "-history_id")[:limit]
+    )
+
+
+def history_page(organization, *, page: int, per_page: int) -> tuple[list[dict], bool]:
+    """One page of the organization's history and whether an older page exists.
+
+    Four queries whatever the page, the roster or the history: the organization's
+    records, the roster's records (each with its previous holder, by a window
+    function), the people those name, and the changes to the people's details.
+    Each stream gives its newest page * per_page + 1 entries: enough to fill
+    the page and to know whether an older one exists, however they interleave.
+    """
+    wanted = page * per_page + 1
+    organization_records = list(
+        Organization.history.filter(id=organization.pk)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")[: wanted + 1]
+    )
+    role_records = list(
+        ContactRole.history.filter(organization_id=organization.pk)
+        .select_related("history_user")
+        .annotate(
+            previous_person_id=Window(
+                Lag("person_id"), partition_by=[F("id")], order_by=[F("history_date").asc(), F("history_id").asc()]
+            )
+        )
+        .order_by("-history_date", "-history_id")[:wanted]
+    )
+    person_ids = {r.person_id for r in role_records} | {r.previous_person_id for r in role_records}
+    people = User.objects.in_bulk([pk for pk in person_ids if pk])
+    entries = (
+        _organization_entries(organization_records)[:wanted]
+        + _role_entries(role_records, people)
+        + _person_entries(list(_person_records(organization, wanted)))
+    )
+    entries.sort(key=lambda entry: entry["when"], reverse=True)
+    start = (page - 1) * per_page
+    return entries[start : start + per_page], len(entries) > page * per_page

@@ -1,0 +1,223 @@
+"""The History tab shows changes to the details of the people on the roster, only while they were on it."""
+
+import re
+from html import unescape
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from accounts.tests.factories import InvitedUserFactory, UserFactory
+from contacts import services
+from contacts.models import Role
+from contacts.tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+ROBERTS_NEW_PHONE = "Jane Doe changed Robert Kim's phone from “(916) 555-0190” to “(916) 555-0199”."
+
+
+@pytest.fixture
+def jane():
+    return UserFactory(first_name="Jane", last_name="Doe")
+
+
+@pytest.fixture
+def organization(jane):
+    return OrganizationFactory(primary=jane)
+
+
+@pytest.fixture
+def robert(organization, jane):
+    """The billing contact, who has not set a password: the roster keeps his details."""
+    robert = InvitedUserFactory(first_name="Robert", last_name="Kim", phone="(916) 555-0190")
+    services.role_assign(organization=organization, person=robert, role=Role.BILLING, by=jane)
+    return robert
+
+
+def history(client, organization, page=1):
+    return client.get(reverse("contacts:history", args=[organization.pk]), {"page": page}).content.decode()
+
+
+def entries(html):
+    """Each entry's text, newest first, without markup."""
+    items = re.findall(r'<li class="list-group-item">(.*?)<time', html, flags=re.S)
+    texts = [" ".join(unescape(re.sub(r"<[^>]+>", " ", item)).split()) for item in items]
+    return [text.replace(" .", ".").replace(" :", ":") for text in texts]
+
+
+def change(person, *, by, **details):
+    """Save new details the way a page does, recording who saved them."""
+    for name, value in details.items():
+        setattr(person, name, value)
+    person._history_user = by
+    person.save()
+
+
+def test_a_roster_persons_phone_change_names_who_made_it(client, organization, jane, robert):
+    client.force_login(jane)
+    response = client.post(
+        reverse("contacts:person_edit", args=[organization.pk, robert.pk]),
+        {
+            "first_name": "Robert",
+            "last_name": "Kim",
+            "credentials": "MD",
+            "job_title": "CME Coordinator",
+            "phone": "(916) 555-0199",
+        },
+    )
+    assert response.status_code == 302
+    assert entries(history(client, organization))[0] == ROBERTS_NEW_PHONE
+
+
+def test_a_change_made_through_edit_my_profile_says_their(client, organization, jane):
+    robert = UserFactory(email="robert@example.org", first_name="Robert", last_name="Kim", phone="(916) 555-0190")
+    services.role_assign(organization=organization, person=robert, role=Role.STAFF, by=jane)
+    client.force_login(robert)
+    details = {"first_name": "Robert", "last_name": "Kim", "credentials": "MD", "job_title": "CME Coordinator"}
+    response = client.post(reverse("accounts:profile"), {**details, "email": robert.email, "phone": "(916) 555-0199"})
+    assert response.status_code == 302
+    first = entries(history(client, organization))[0]
+    assert first == "Robert Kim changed their phone from “(916) 555-0190” to “(916) 555-0199”."
+
+
+def test_several_details_changed_at_once_are_listed_under_one_entry(client, organization, jane, robert):
+    change(robert, by=jane, last_name="Kimball", job_title="Controller")
+    client.force_login(jane)
+    assert entries(history(client, organization))[0] == (
+        "Jane Doe changed Robert Kim's details: changed last name from “Kim” to “Kimball” "
+        "changed job title from “CME Coordinator” to “Controller”"
+    )
+
+
+def test_someone_never_on_this_roster_does_not_appear(client, organization, jane):
+    other = OrganizationFactory(name="Elsewhere CME")
+    stranger = other.primary_contact
+    change(stranger, by=stranger, phone="(916) 555-7777", last_name="Stranger")
+    client.force_login(jane)
+    html = history(client, organization)
+    assert "555-7777" not in html and "Stranger" not in html
+
+
+def test_changes_before_joining_and_after_leaving_do_not_appear(client, organization, jane):
+    robert = InvitedUserFactory(first_name="Robert", last_name="Kim", phone="(916) 555-0100")
+    change(robert, by=robert, phone="(916) 555-0101")  # before he joined
+    contact_role = services.role_assign(organization=organization, person=robert, role=Role.STAFF, by=jane)
+    change(robert, by=jane, phone="(916) 555-0102")  # on the roster
+    services.role_remove(contact_role=contact_role, by=jane)
+    change(robert, by=robert, phone="(916) 555-0103")  # after he left
+    client.force_login(jane)
+    lines = entries(history(client, organization))
+    assert lines[:2] == [
+        "Jane Doe removed Robert Kim from Staff.",
+        "Jane Doe changed Robert Kim's phone from “(916) 555-0101” to “(916) 555-0102”.",
+    ]
+    assert not any("555-0100" in line or "555-0103" in line for line in lines)
+
+
+def test_changes_between_two_spells_on_the_roster_do_not_appear(client, organization, jane):
+    robert = InvitedUserFactory(first_name="Robert", last_name="Kim", phone="(916) 555-0100")
+    contact_role = services.role_assign(organization=organization, person=robert, role=Role.TECHNICAL, by=jane)
+    services.role_remove(contact_role=contact_role, by=jane)
+    change(robert, by=robert, job_title="Away")
+    change(robert, by=robert, phone="(916) 555-0101")
+    services.role_assign(organization=organization, person=robert, role=Role.STAFF, by=jane)
+    change(robert, by=jane, phone="(916) 555-0102")
+    client.force_login(jane)
+    lines = entries(history(client, organization))
+    assert lines[0] == "Jane Doe changed Robert Kim's phone from “(916) 555-0101” to “(916) 555-0102”."
+    assert not any("Away" in line or "555-0100" in line for line in lines)
+
+
+def test_a_former_primary_leaves_the_history_with_the_hand_over(client, organization, jane):
+    john = UserFactory(first_name="John", last_name="Roe")
+    change(jane, by=jane, job_title="Director")
+    services.primary_contact_transfer(organization=organization, to=john, by=jane)
+    change(jane, by=jane, job_title="Retired")
+    client.force_login(john)
+    lines = entries(history(client, organization))
+    assert "Jane Doe changed their job title from “CME Coordinator” to “Director”." in lines
+    assert not any("Retired" in line for line in lines)
+
+
+def test_a_person_on_two_rosters_shows_in_each_only_while_on_it(client, organization, jane, robert):
+    other = OrganizationFactory(name="Elsewhere CME")
+    services.role_remove(contact_role=organization.roles.get(person=robert), by=jane)
+    services.role_assign(organization=other, person=robert, role=Role.STAFF, by=other.primary_contact)
+    change(robert, by=other.primary_contact, phone="(916) 555-0123")
+    client.force_login(jane)
+    assert "555-0123" not in history(client, organization)
+    client.force_login(other.primary_contact)
+    assert "555-0123" in history(client, other)
+
+
+def test_sign_ins_passwords_and_permissions_are_not_details(client, organization, jane, robert):
+    robert.set_password("a-new-secret-passphrase")
+    change(robert, by=robert)
+    client.force_login(robert)  # records last_login
+    change(robert, by=None, is_staff=True, is_active=False)
+    assert robert.history.count() == 4  # created, then three saves that change none of his details
+    client.force_login(jane)
+    assert entries(history(client, organization)) == [
+        "Jane Doe assigned Robert Kim as Billing Contact.",
+        "CME staff or the system assigned Jane Doe as Primary Contact.",
+        "CME staff or the system created the organization.",
+    ]
+
+
+def test_creating_a_person_is_not_shown_as_a_change(client, organization, jane):
+    services.contact_add(
+        organization=organization,
+        by=jane,
+        email="nia@example.org",
+        role=Role.STAFF,
+        first_name="Nia",
+        last_name="New",
+    )
+    client.force_login(jane)
+    assert [line for line in entries(history(client, organization)) if "Nia New" in line] == [
+        "Jane Doe assigned Nia New as Staff."
+    ]
+
+
+def test_people_changes_take_their_place_newest_first(client, organization, jane, robert):
+    services.organization_update(organization=organization, by=jane, phone="(916) 555-0200")
+    change(robert, by=jane, phone="(916) 555-0199")
+    services.contacts_confirm(organization=organization, by=jane)
+    client.force_login(jane)
+    assert entries(history(client, organization))[:4] == [
+        "Jane Doe confirmed the contacts are current.",
+        ROBERTS_NEW_PHONE,
+        "Jane Doe changed the organization's details: changed phone from “(916) 555-0100” to “(916) 555-0200”",
+        "Jane Doe assigned Robert Kim as Billing Contact.",
+    ]
+
+
+def test_pages_of_the_three_streams_together_hold_every_change_once_newest_first(client, organization, jane, robert):
+    for number in range(20):
+        services.organization_update(organization=organization, by=jane, phone=f"(916) 555-1{number:03d}")
+        change(robert, by=jane, phone=f"(916) 555-2{number:03d}")
+        person = UserFactory(first_name="Staff", last_name=f"Number{number}")
+        services.role_assign(organization=organization, person=person, role=Role.STAFF, by=jane)
+    client.force_login(jane)
+    pages = [entries(history(client, organization, page)) for page in (1, 2, 3, 4)]
+    assert [len(page) for page in pages] == [25, 25, 13, 0]
+    seen = [line for page in pages for line in page]
+    expected = []
+    for number in reversed(range(20)):
+        robert_before = f"(916) 555-2{number - 1:03d}" if number else "(916) 555-0190"
+        organization_before = f"(916) 555-1{number - 1:03d}" if number else "(916) 555-0100"
+        expected += [
+            f"Jane Doe assigned Staff Number{number} as Staff.",
+            f"Jane Doe changed Robert Kim's phone from “{robert_before}” to “(916) 555-2{number:03d}”.",
+            "Jane Doe changed the organization's details: "
+            f"changed phone from “{organization_before}” to “(916) 555-1{number:03d}”",
+        ]
+    assert seen == [
+        *expected,
+        "Jane Doe assigned Robert Kim as Billing Contact.",
+        "CME staff or the system assigned Jane Doe as Primary Contact.",
+        "CME staff or the system created the organization.",
+    ]
+    assert "Older changes" not in history(client, organization, 3)
