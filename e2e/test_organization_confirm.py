@@ -1,20 +1,24 @@
-"""The yearly confirmation in Chromium: the banner, confirming, and the History tab."""
+"""The yearly confirmation in Chromium: the banner, confirming, and the History tab that records it and the roster."""
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
+from contacts.models import Role
 from contacts.tests.factories import OrganizationFactory
-from contacts.views import CONTACTS_CONFIRMED
+from contacts.views import CONTACTS_CONFIRMED, PERSON_SAVED
 from e2e.test_organization_roster import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path("/tmp/shots/history")
 
 
 def test_stale_organization_shows_the_banner_until_confirmed_and_history_records_it(page, assert_accessible):
@@ -50,3 +54,30 @@ def test_stale_organization_shows_the_banner_until_confirmed_and_history_records
 
     page.goto(reverse("contacts:dashboard"))
     assert page.locator(".stale-banner").count() == 0
+
+
+def test_history_shows_who_changed_a_roster_persons_phone(page, assert_accessible):
+    jane = UserFactory(email="jane@example.org", first_name="Jane", last_name="Doe")
+    organization = OrganizationFactory(primary=jane, name="Sierra CME")
+    robert = InvitedUserFactory(first_name="Robert", last_name="Kim", credentials="", phone="(916) 555-0190")
+    services.role_assign(organization=organization, person=robert, role=Role.BILLING, by=jane)
+
+    sign_in(page, "jane@example.org")
+    page.get_by_role("link", name="Edit details of Robert Kim (Billing Contact)").click()
+    assert_accessible(page)
+    page.get_by_label("Phone").fill("(916) 555-0199")
+    page.get_by_role("button", name="Save details").click()
+    page.wait_for_url(re.compile(re.escape(reverse("contacts:profile", args=[organization.pk])) + "$"))
+    assert page.get_by_role("status").filter(has_text=PERSON_SAVED.format(person="Robert Kim")).is_visible()
+
+    page.get_by_role("link", name="History").click()
+    newest = page.locator("ol.history > li").first
+    assert newest.inner_text().startswith(
+        "Jane Doe changed Robert Kim's phone from “(916) 555-0190” to “(916) 555-0199”."
+    )
+    assert_accessible(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name, width in (("desktop", 1280), ("phone", 390)):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=SHOTS / f"history-people-{name}.png", full_page=True)
