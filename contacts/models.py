@@ -229,7 +229,13 @@ class ContactRole(models.Model):
 
 
 class EmailLog(models.Model):
-    """Every email the system sent or tried to send."""
+    """Every email the system sent or tried to send: a transactional outbox.
+
+    The row is written queued in the transaction of the change it describes and
+    updated to sent or failed once that commits and the email is handed to the
+    mail server (contacts.emails). A row still queued was not confirmed sent:
+    it waits for its send, or the process stopped before recording the outcome.
+    """
 
     class Kind(models.TextChoices):
         INVITATION = "invitation", "System access granted"
@@ -238,6 +244,7 @@ class EmailLog(models.Model):
         PASSWORD_RESET = "password_reset", "Password reset"
 
     class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
@@ -250,9 +257,14 @@ class EmailLog(models.Model):
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
     )
     subject = models.CharField(max_length=255)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
+    # A row that nobody updated after writing it must not claim the email went out.
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
-    sent_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(
+        default=timezone.now,
+        db_index=True,
+        help_text="When it was handed to the mail server (sent or failed); while queued, when it was queued.",
+    )
 
     class Meta:
         ordering = ["-sent_at", "-pk"]

@@ -5,10 +5,20 @@ cron) and the admin action both call it. An organization is reminded when its
 contacts are stale and it has not been sent a reminder within
 CONTACTS_REMINDER_INTERVAL_DAYS, so running it again sends only what is missing.
 
-A run sends each email at once and writes a batch's logs together, so it runs
+The email log is an outbox (contacts.emails), written a batch at a time: the
+batch's logs are saved queued and committed, the emails sent over the run's one
+connection, then the outcomes (sent or failed) saved together. So a run works
 outside any transaction: the cron command has none, and the admin's list runs
-outside the request's (accounts.admin.StaffModelAdmin). Inside one, a rollback
-would take back the logs of emails already sent; reminders_send refuses instead.
+outside the request's (accounts.admin.StaffModelAdmin). Inside one, the queued
+logs would not be committed before their emails go out, and a rollback would
+take back the logs of emails already sent; reminders_send refuses instead.
+
+Only a sent reminder counts as "reminded". A queued one younger than
+QUEUED_HOLDS_FOR is being sent by another run, so this run leaves it alone; an
+older one belongs to a run that stopped (a crash between saving the batch and
+recording its outcomes) and no longer holds the organization back. The next run
+then sends a new reminder: after a crash an organization may get a duplicate,
+never no reminder at all.
 """
 
 import smtplib
@@ -25,16 +35,22 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from contacts.emails import absolute_url, email_send
+from contacts.emails import OUTCOME_FIELDS, OutgoingEmail, absolute_url, email_deliver, email_prepare
 from contacts.models import ROLE_PURPOSES, EmailLog, Organization, Role
 
 SUBJECT = "It's time to update your contact information"
 MAIL_SERVER_UNREACHABLE = "Could not connect to the mail server: {error}"
 INSIDE_A_TRANSACTION = "reminders_send sends and logs batch by batch: call it outside any transaction."
+# The error recorded on the emails of a batch that the run did not get to.
+RUN_STOPPED = "Not sent: the run stopped before this email ({error})."
 # Organizations handled per batch: one SELECT of organizations, one of their
-# roles and one INSERT of email logs each (100 logs x 8 columns stay under
-# SQLite's 999 parameters). A batch's logs are written even if the run stops.
+# roles, one INSERT of the queued logs and one UPDATE of their outcomes (100
+# logs x 9 columns, and 100 x 3 outcomes with their ids, stay under SQLite's 999
+# parameters).
 BATCH_SIZE = 100
+# A batch's emails are sent within minutes; a reminder queued longer ago than
+# this was left behind by a run that stopped, and does not hold back the next.
+QUEUED_HOLDS_FOR = timedelta(minutes=10)
 # The admin lists this many organizations by name per message, then counts the rest.
 NAMES_SHOWN = 10
 
@@ -42,6 +58,7 @@ NAMES_SHOWN = 10
 class SkipReason(models.TextChoices):
     NOT_STALE = "not_stale", "contacts confirmed within the period"
     REMINDED = "reminded", "already reminded within the interval"
+    QUEUED = "queued", "reminder being sent by another run"
     NO_PRIMARY = "no_primary", "no Primary Contact"
 
 
@@ -76,6 +93,7 @@ class Skip:
         detail = {
             SkipReason.NOT_STALE: f"contacts confirmed on {_day(self.on)}",
             SkipReason.REMINDED: f"reminded on {_day(self.on)}",
+            SkipReason.QUEUED: f"reminder queued on {_day(self.on)}, being sent by another run",
             SkipReason.NO_PRIMARY: "no Primary Contact",
         }[self.reason]
         return f"{self.organization_name} ({self.provider_id}): {detail}"
@@ -152,31 +170,36 @@ class _RunConnection:
             raise
 
 
-def _with_due(organizations, now):
-    """Annotate what decides whether each organization is due: is_stale, and reminded_at
-    (its last reminder sent within the interval, or None), computed in the query."""
-    last_reminded = (
+def _last_reminder(status, since):
+    return (
         EmailLog.objects.filter(
-            organization=OuterRef("pk"),
-            kind=EmailLog.Kind.REMINDER,
-            status=EmailLog.Status.SENT,
-            sent_at__gt=now - timedelta(days=settings.CONTACTS_REMINDER_INTERVAL_DAYS),
+            organization=OuterRef("pk"), kind=EmailLog.Kind.REMINDER, status=status, sent_at__gt=since
         )
         .order_by("-sent_at")
         .values("sent_at")[:1]
     )
+
+
+def _with_due(organizations, now):
+    """Annotate what decides whether each organization is due, computed in the query: is_stale,
+    reminded_at (its last reminder sent within the interval, or None) and queued_at (a
+    reminder queued by a run still sending it, or None)."""
+    interval = timedelta(days=settings.CONTACTS_REMINDER_INTERVAL_DAYS)
     return organizations.annotate(
         is_stale=Exists(Organization.objects.stale().filter(pk=OuterRef("pk"))),
-        reminded_at=Subquery(last_reminded),
+        reminded_at=Subquery(_last_reminder(EmailLog.Status.SENT, now - interval)),
+        queued_at=Subquery(_last_reminder(EmailLog.Status.QUEUED, now - QUEUED_HOLDS_FOR)),
     ).order_by("name", "pk")
 
 
-def _skip(pk, name, provider_id, confirmed_at, is_stale, reminded_at, *, stale_only) -> Skip | None:
+def _skip(pk, name, provider_id, confirmed_at, is_stale, reminded_at, queued_at, *, stale_only) -> Skip | None:
     """Why this organization is not due, or None when it is."""
     if stale_only and not is_stale:
         return Skip(pk, name, provider_id, SkipReason.NOT_STALE, _local_date(confirmed_at))
     if reminded_at:
         return Skip(pk, name, provider_id, SkipReason.REMINDED, _local_date(reminded_at))
+    if queued_at:
+        return Skip(pk, name, provider_id, SkipReason.QUEUED, _local_date(queued_at))
     return None
 
 
@@ -186,7 +209,7 @@ def _candidates(organizations, now):
     if organizations is not None:
         scope = scope.filter(pk__in=organizations.values("pk"))
     return _with_due(scope, now).values_list(
-        "pk", "name", "provider_id", "contacts_confirmed_at", "is_stale", "reminded_at"
+        "pk", "name", "provider_id", "contacts_confirmed_at", "is_stale", "reminded_at", "queued_at"
     )
 
 
@@ -238,8 +261,8 @@ def reminders_send(
     reads who is due and neither sends nor logs anything.
 
     All emails go through one connection to the mail server. A refused address
-    or an SMTP error is logged as failed and the run goes on; only a failed
-    attempt counts as not reminded, so the next run retries it. Raises
+    or an SMTP error is logged as failed and the run goes on; a failed attempt
+    counts as not reminded, so the next run retries it. Raises
     MailServerUnreachable if the server cannot be reached at all, and
     RuntimeError if called inside a transaction (see the module's docstring).
     """
@@ -262,19 +285,18 @@ def reminders_send(
         run_connection.open()
     try:
         for batch in _batches(due_ids, now):
-            logs = []
-            try:
-                for organization in batch:
-                    _remind(organization, result, logs, run_connection, stale_only=stale_only)
-            finally:
-                EmailLog.objects.bulk_create(logs)
+            emails = [
+                _reminder_prepare(organization, result, run_connection, stale_only=stale_only) for organization in batch
+            ]
+            _batch_send([email for email in emails if email], result, run_connection)
     finally:
         if run_connection and connection is None:
             run_connection.close()
     return result
 
 
-def _remind(organization, result, logs, run_connection, *, stale_only):
+def _reminder_prepare(organization, result, run_connection, *, stale_only) -> OutgoingEmail | None:
+    """The organization's reminder, written; or None, with the skip (or a dry run's "due") in result."""
     skip = _skip(
         organization.pk,
         organization.name,
@@ -282,6 +304,7 @@ def _remind(organization, result, logs, run_connection, *, stale_only):
         organization.contacts_confirmed_at,
         organization.is_stale,
         organization.reminded_at,
+        organization.queued_at,
         stale_only=stale_only,
     )
     primary = organization.official_contact()
@@ -289,11 +312,11 @@ def _remind(organization, result, logs, run_connection, *, stale_only):
         skip = Skip(organization.pk, organization.name, organization.provider_id, SkipReason.NO_PRIMARY)
     if skip:
         result.skipped.append(skip)
-        return
+        return None
     if run_connection is None:
         result.due.append(Reminder(organization.pk, organization.name, organization.provider_id, primary.email))
-        return
-    log = email_send(
+        return None
+    return email_prepare(
         kind=EmailLog.Kind.REMINDER,
         to=primary,
         subject=SUBJECT,
@@ -301,13 +324,37 @@ def _remind(organization, result, logs, run_connection, *, stale_only):
         context=reminder_context(organization),
         organization=organization,
         connection=run_connection,
-        save=False,
     )
-    logs.append(log)
-    reminder = Reminder(organization.pk, organization.name, organization.provider_id, primary.email, log.error)
-    (result.failed if log.status == EmailLog.Status.FAILED else result.sent).append(reminder)
-    if run_connection.unreachable:
-        raise run_connection.unreachable
+
+
+def _batch_send(emails: list[OutgoingEmail], result, run_connection):
+    """Save the batch's logs queued, send each email, then save their outcomes: two queries.
+
+    The queued logs are committed before the first email goes out, so no email
+    is without its log. If the run stops midway (mail server gone, interrupted),
+    the emails it did not get to are recorded as failed with the reason; one
+    whose send was cut short stays queued, as nobody knows whether it went out.
+    """
+    EmailLog.objects.bulk_create([email.log for email in emails])
+    tried = 0
+    try:
+        for email in emails:
+            tried += 1
+            email_deliver(email)
+            log = email.log
+            organization = log.organization
+            reminder = Reminder(organization.pk, organization.name, organization.provider_id, log.to_email, log.error)
+            (result.failed if log.status == EmailLog.Status.FAILED else result.sent).append(reminder)
+            if run_connection.unreachable:
+                raise run_connection.unreachable
+    except BaseException as exc:
+        for email in emails[tried:]:
+            email.log.status = EmailLog.Status.FAILED
+            email.log.error = RUN_STOPPED.format(error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        outcomes = [email.log for email in emails if email.log.status != EmailLog.Status.QUEUED]
+        EmailLog.objects.bulk_update(outcomes, OUTCOME_FIELDS)
 
 
 def _names(items) -> str:

@@ -19,7 +19,16 @@ from contacts import reminders, services
 from contacts.emails import absolute_url
 from contacts.management.commands.send_contact_reminders import UNKNOWN_PROVIDER_IDS
 from contacts.models import ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
-from contacts.reminders import INSIDE_A_TRANSACTION, MAIL_SERVER_UNREACHABLE, SUBJECT, SkipReason, reminders_send
+from contacts.reminders import (
+    INSIDE_A_TRANSACTION,
+    MAIL_SERVER_UNREACHABLE,
+    QUEUED_HOLDS_FOR,
+    RUN_STOPPED,
+    SUBJECT,
+    MailServerUnreachable,
+    SkipReason,
+    reminders_send,
+)
 from contacts.tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +91,38 @@ class UnreachableBackend(CountingBackend):
         raise ConnectionRefusedError(111, "Connection refused")
 
 
+class GoneAfterDropBackend(DroppingBackend):
+    """A mail server that drops the connection at an address containing "drop" and then cannot be reached."""
+
+    def open(self):
+        if "close" in self.events:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return super().open()
+
+
+class ProcessKilled(BaseException):
+    """The process stopping in the middle of a send (a kill, a deploy), which no except Exception catches."""
+
+
+class KilledWhileSendingBackend(CountingBackend):
+    """The process stops while handing over the email to an address containing "killed"."""
+
+    def send_messages(self, email_messages):
+        if any("killed" in address for message in email_messages for address in message.recipients()):
+            raise ProcessKilled
+        return super().send_messages(email_messages)
+
+
+class StatusRecordingBackend(CountingBackend):
+    """Records the email log's statuses as the mail server receives each email."""
+
+    statuses: list = []
+
+    def send_messages(self, email_messages):
+        self.statuses.append(sorted(EmailLog.objects.values_list("status", flat=True)))
+        return super().send_messages(email_messages)
+
+
 def days_ago(days):
     return NOW - timedelta(days=days)
 
@@ -90,7 +131,7 @@ def stale_organization(**fields):
     return OrganizationFactory(contacts_confirmed_at=days_ago(400), **fields)
 
 
-def reminded(organization, *, days, status=EmailLog.Status.SENT):
+def reminded(organization, *, days=0, status=EmailLog.Status.SENT, at=None):
     return EmailLog.objects.create(
         kind=EmailLog.Kind.REMINDER,
         to_email=organization.primary_contact.email,
@@ -98,8 +139,12 @@ def reminded(organization, *, days, status=EmailLog.Status.SENT):
         organization=organization,
         subject=SUBJECT,
         status=status,
-        sent_at=days_ago(days),
+        sent_at=at or days_ago(days),
     )
+
+
+def statuses():
+    return dict(EmailLog.objects.values_list("to_email", "status"))
 
 
 def recipients():
@@ -173,6 +218,30 @@ def test_organization_reminded_meanwhile_by_another_run_is_not_sent_a_second(set
     assert [(skip.organization_id, skip.reason) for skip in result.skipped] == [(meanwhile.pk, SkipReason.REMINDED)]
 
 
+def test_reminder_queued_by_a_run_still_sending_it_is_left_to_that_run():
+    organization = stale_organization()
+    reminded(organization, status=EmailLog.Status.QUEUED, at=NOW - timedelta(minutes=2))
+
+    result = reminders_send()
+
+    assert recipients() == []
+    assert [str(skip) for skip in result.skipped] == [
+        f"{organization.name} ({organization.provider_id}): reminder queued on June 15, 2025, being sent by another run"
+    ]
+    assert result.summary() == "0 sent, 1 skipped (1 reminder being sent by another run), 0 failed."
+
+
+def test_reminder_left_queued_by_a_run_that_stopped_no_longer_holds_the_organization_back():
+    organization = stale_organization()
+    stuck = reminded(organization, status=EmailLog.Status.QUEUED, at=NOW - QUEUED_HOLDS_FOR - timedelta(seconds=1))
+
+    result = reminders_send()
+
+    assert recipients() == [organization.primary_contact.email]
+    assert [reminder.organization_id for reminder in result.sent] == [organization.pk]
+    assert EmailLog.objects.get(pk=stuck.pk).status == EmailLog.Status.QUEUED, "nobody knows whether it went out"
+
+
 def test_a_failed_reminder_does_not_count_as_reminded():
     organization = stale_organization()
     reminded(organization, days=2, status=EmailLog.Status.FAILED)
@@ -207,6 +276,19 @@ def test_every_reminder_is_in_the_email_log():
         SUBJECT,
     )
     assert log.sent_at == NOW
+
+
+def test_a_batch_is_logged_queued_before_its_first_email_goes_out(settings, backend_events):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.StatusRecordingBackend"
+    StatusRecordingBackend.statuses = []
+    stale_organization()
+    stale_organization()
+
+    reminders_send()
+
+    queued = EmailLog.Status.QUEUED
+    assert StatusRecordingBackend.statuses == [[queued, queued], [queued, queued]]
+    assert list(EmailLog.objects.values_list("status", flat=True)) == [EmailLog.Status.SENT] * 2
 
 
 def test_organization_without_a_primary_is_skipped_not_an_error():
@@ -336,6 +418,52 @@ def test_dropped_connection_is_reopened_and_the_rest_are_sent(settings, backend_
     assert backend_events == ["init", "open", "close", "open", "close"]
 
 
+def test_mail_server_gone_midway_stops_the_run_and_logs_the_emails_not_tried_as_failed(settings, backend_events):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.GoneAfterDropBackend"
+    stale_organization(name="A", primary=UserFactory(email="a@example.org"))
+    stale_organization(name="B", primary=UserFactory(email="drop@example.org"))
+    stale_organization(name="C", primary=UserFactory(email="c@example.org"))
+
+    with pytest.raises(MailServerUnreachable) as stopped:
+        reminders_send()
+
+    assert recipients() == ["a@example.org"]
+    assert statuses() == {
+        "a@example.org": EmailLog.Status.SENT,
+        "drop@example.org": EmailLog.Status.FAILED,
+        "c@example.org": EmailLog.Status.FAILED,
+    }
+    assert EmailLog.objects.get(to_email="drop@example.org").error.startswith("SMTPServerDisconnected: ")
+    assert EmailLog.objects.get(to_email="c@example.org").error == RUN_STOPPED.format(
+        error=f"MailServerUnreachable: {stopped.value}"
+    )
+
+
+def test_process_killed_while_sending_leaves_that_reminder_queued_and_the_rest_failed(settings, backend_events):
+    settings.EMAIL_BACKEND = f"{BACKENDS}.KilledWhileSendingBackend"
+    sent = stale_organization(name="A", primary=UserFactory(email="a@example.org"))
+    killed = stale_organization(name="B", primary=UserFactory(email="killed@example.org"))
+    stale_organization(name="C", primary=UserFactory(email="c@example.org"))
+
+    with pytest.raises(ProcessKilled):
+        reminders_send()
+
+    assert recipients() == ["a@example.org"]
+    assert statuses() == {
+        "a@example.org": EmailLog.Status.SENT,
+        "killed@example.org": EmailLog.Status.QUEUED,
+        "c@example.org": EmailLog.Status.FAILED,
+    }
+    assert EmailLog.objects.get(to_email="c@example.org").error == RUN_STOPPED.format(error="ProcessKilled: ")
+    settings.EMAIL_BACKEND = f"{BACKENDS}.CountingBackend"
+    again = reminders_send()
+    assert {(skip.organization_id, skip.reason) for skip in again.skipped} == {
+        (sent.pk, SkipReason.REMINDED),
+        (killed.pk, SkipReason.QUEUED),
+    }
+    assert recipients() == ["a@example.org", "c@example.org"], "C, whose email was never tried, is retried at once"
+
+
 def test_unreachable_mail_server_stops_the_command_with_an_error_and_logs_nothing(settings, backend_events):
     settings.EMAIL_BACKEND = f"{BACKENDS}.UnreachableBackend"
     stale_organization()
@@ -372,9 +500,10 @@ def test_one_mail_server_connection_for_the_whole_run(settings, backend_events):
     assert backend_events == ["init", "open", "close"]
 
 
-# candidates, then per batch of BATCH_SIZE: organizations, their roles, one INSERT of the logs.
+# candidates, then per batch of BATCH_SIZE: organizations, their roles, one INSERT of the
+# queued logs and one UPDATE of their outcomes once sent.
 def expected_queries(organizations):
-    return 1 + 3 * math.ceil(organizations / reminders.BATCH_SIZE)
+    return 1 + 4 * math.ceil(organizations / reminders.BATCH_SIZE)
 
 
 @pytest.mark.parametrize("count", [5, 50])
@@ -390,7 +519,7 @@ def test_query_count_does_not_grow_with_the_organizations_reminded(count):
         result = reminders_send()
 
     assert len(result.sent) == count
-    assert len(queries) == expected_queries(count) == 4
+    assert len(queries) == expected_queries(count) == 5
 
 
 def test_query_count_grows_per_batch_not_per_organization(monkeypatch):
@@ -401,8 +530,9 @@ def test_query_count_grows_per_batch_not_per_organization(monkeypatch):
         result = reminders_send()
 
     assert len(result.sent) == 10
-    assert len(queries) == expected_queries(10) == 1 + 3 * 3
+    assert len(queries) == expected_queries(10) == 1 + 4 * 3
     assert EmailLog.objects.filter(status=EmailLog.Status.SENT).count() == 10
+    assert not EmailLog.objects.exclude(status=EmailLog.Status.SENT).exists()
 
 
 # The command
