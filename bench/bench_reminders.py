@@ -1,4 +1,4 @@
-"""send_contact_reminders for 5,000 stale organizations: wall time and query count.
+"""send_contact_reminders for 5,000 stale organizations: wall time, query count, and the email log's statuses.
 
 Runs in a throwaway database made with Django's test database utilities (a
 temporary SQLite file, or a bench_* database on PostgreSQL when DATABASE_URL
@@ -54,8 +54,10 @@ def _measure():
         breakdown = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
         print(f"{label}: {elapsed:.2f}s, {len(queries)} queries ({breakdown}), {len(mail.outbox):,} emails")
         print(f"  {out.getvalue().strip()}")
-    logged = EmailLog.objects.filter(kind=EmailLog.Kind.REMINDER, status=EmailLog.Status.SENT).count()
-    print(f"email log: {logged:,} reminders sent")
+    logged = Counter(EmailLog.objects.filter(kind=EmailLog.Kind.REMINDER).values_list("status", flat=True))
+    print(
+        "email log: " + ", ".join(f"{logged[status]:,} reminders {status.label.lower()}" for status in EmailLog.Status)
+    )
 
 
 def _stale_organizations(count):
