@@ -8,8 +8,8 @@ left belongs to no one reading this page.
 """
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When, Window
-from django.db.models.functions import Lag
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When, Window
+from django.db.models.functions import Coalesce, Lag
 
 from contacts.models import ContactRole, Organization, Role
 
@@ -28,8 +28,10 @@ PERSON_HISTORY_FIELDS = ["first_name", "last_name", "credentials", "job_title", 
 NOBODY = "(blank)"
 
 
-def _actor(record) -> str:
-    return str(record.history_user) if record.history_user else "CME staff or the system"
+def _entry(record) -> dict:
+    """The actor is named when the page is chosen (_names_then); their name today only if history has none."""
+    actor = str(record.history_user) if record.history_user else "CME staff or the system"
+    return {"when": record.history_date, "actor_id": record.history_user_id, "actor": actor, "changes": []}
 
 
 def _field_value(field, value) -> str:
@@ -50,7 +52,7 @@ def _organization_entries(records) -> list[dict]:
     """records newest first; each is compared with the one after it (its predecessor)."""
     entries = []
     for record, previous in zip(records, [*records[1:], None], strict=True):
-        entry = {"when": record.history_date, "actor": _actor(record), "changes": []}
+        entry = _entry(record)
         if record.history_type == "+" or previous is None:
             entry["action"] = "created the organization"
         elif record.history_type == "-":
@@ -70,24 +72,54 @@ def _organization_entries(records) -> list[dict]:
     return entries
 
 
-def _role_entries(records, people) -> list[dict]:
+def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], str]:
+    """For each (person id, moment), the person's name as their own history had it then, in one query.
+
+    Not their name today: a former contact's later renaming is none of this
+    organization's business. Their earliest record stands in for a moment before
+    their history began.
+    """
+    if not moments:
+        return {}
+    chosen = []
+    for person_id, moment in moments:
+        records = HistoricalUser.objects.filter(id=person_id).values("history_id")
+        then = records.filter(history_date__lte=moment).order_by("-history_date", "-history_id")[:1]
+        chosen.append(Coalesce(Subquery(then), Subquery(records.order_by("history_date", "history_id")[:1])))
+    found = sorted(
+        HistoricalUser.objects.filter(history_id__in=chosen).values_list(
+            "id", "history_date", "history_id", "first_name", "last_name", "email"
+        )
+    )
+    names = {}
+    for person_id, moment in moments:
+        records = [record for record in found if record[0] == person_id]
+        until_then = [record for record in records if record[1] <= moment] or records[:1]
+        if until_then:
+            *_, first_name, last_name, email = until_then[-1]
+            names[person_id, moment] = f"{first_name} {last_name}".strip() or email
+    return names
+
+
+def _role_entries(records) -> list[dict]:
+    """Actions name people as {person} and {previous}: history_page fills in their names then."""
     entries = []
     for record in records:
-        person = people.get(record.person_id, "a former contact")
         role = Role(record.role).label if record.role in Role.values else record.role
-        entry = {"when": record.history_date, "actor": _actor(record), "changes": []}
+        entry = _entry(record)
+        entry["people"] = {"person": record.person_id}
         if record.history_type == "+":
-            entry["action"] = f"assigned {person} as {role}"
+            entry["action"] = f"assigned {{person}} as {role}"
         elif record.history_type == "-":
-            entry["action"] = f"removed {person} from {role}"
+            entry["action"] = f"removed {{person}} from {role}"
         elif record.previous_person_id and record.previous_person_id != record.person_id:
-            previous = people.get(record.previous_person_id, "a former contact")
+            entry["people"]["previous"] = record.previous_person_id
             if record.role == Role.PRIMARY:
-                entry["action"] = f"handed the Primary Contact role from {previous} to {person}"
+                entry["action"] = "handed the Primary Contact role from {previous} to {person}"
             else:
-                entry["action"] = f"replaced {previous} with {person} as {role}"
+                entry["action"] = f"replaced {{previous}} with {{person}} as {role}"
         else:
-            entry["action"] = f"updated the {role} role of {person}"
+            entry["action"] = f"updated the {role} role of {{person}}"
         entries.append(entry)
     return entries
 
@@ -105,7 +137,7 @@ def _person_entries(records) -> list[dict]:
             for field in PERSON_HISTORY_FIELDS
             if getattr(record, field) != previous[field]
         ]
-        entry = {"when": record.history_date, "actor": _actor(record), "changes": []}
+        entry = _entry(record)
         if len(changes) == 1:
             entry["action"] = f"changed {whose} {changes[0]}"
         else:
@@ -167,9 +199,10 @@ def history_page(organization, *, page: int, per_page: int) -> tuple[list[dict],
 
     Four queries whatever the page, the roster or the history: the organization's
     records, the roster's records (each with its previous holder, by a window
-    function), the people those name, and the changes to the people's details.
-    Each stream gives its newest page * per_page + 1 entries: enough to fill
-    the page and to know whether an older one exists, however they interleave.
+    function), the changes to the people's details, and the names then of the
+    people the page names. Each stream gives its newest page * per_page + 1
+    entries: enough to fill the page and to know whether an older one exists,
+    however they interleave.
     """
     wanted = page * per_page + 1
     organization_records = list(
@@ -187,13 +220,21 @@ def history_page(organization, *, page: int, per_page: int) -> tuple[list[dict],
         )
         .order_by("-history_date", "-history_id")[:wanted]
     )
-    person_ids = {r.person_id for r in role_records} | {r.previous_person_id for r in role_records}
-    people = User.objects.in_bulk([pk for pk in person_ids if pk])
     entries = (
         _organization_entries(organization_records)[:wanted]
-        + _role_entries(role_records, people)
+        + _role_entries(role_records)
         + _person_entries(list(_person_records(organization, wanted)))
     )
     entries.sort(key=lambda entry: entry["when"], reverse=True)
     start = (page - 1) * per_page
-    return entries[start : start + per_page], len(entries) > page * per_page
+    shown = entries[start : start + per_page]
+    names = _names_then(
+        {(entry["actor_id"], entry["when"]) for entry in shown if entry["actor_id"]}
+        | {(person_id, entry["when"]) for entry in shown for person_id in entry.get("people", {}).values()}
+    )
+    for entry in shown:
+        entry["actor"] = names.get((entry["actor_id"], entry["when"]), entry["actor"])
+        if "people" in entry:
+            people = {key: names.get((pk, entry["when"]), "a former contact") for key, pk in entry["people"].items()}
+            entry["action"] = entry["action"].format(**people)
+    return shown, len(entries) > page * per_page

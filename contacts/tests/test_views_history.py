@@ -17,8 +17,8 @@ from contacts.views import CONTACTS_CONFIRMED
 pytestmark = pytest.mark.django_db
 
 # Session, user, the sign-in backend's access check, the organization, its records, the roster's records,
-# the people they name, the changes to those people's details, and the savepoint pair of ATOMIC_REQUESTS:
-# however long the history.
+# the changes to its people's details, the names then of the people the page names, and the savepoint
+# pair of ATOMIC_REQUESTS: however long the history.
 HISTORY_QUERIES = 10
 
 

@@ -152,6 +152,30 @@ def test_a_person_on_two_rosters_shows_in_each_only_while_on_it(client, organiza
     assert "555-0123" in history(client, other)
 
 
+def test_each_entry_names_people_as_they_were_called_then(client, organization, jane, robert):
+    change(robert, by=jane, last_name="Kimball")
+    services.role_remove(contact_role=organization.roles.get(person=robert), by=jane)
+    change(robert, by=robert, last_name="Kimbrough")  # after he left: none of this organization's business
+    client.force_login(jane)
+    assert entries(history(client, organization))[:3] == [
+        "Jane Doe removed Robert Kimball from Billing Contact.",
+        "Jane Doe changed Robert Kim's last name from “Kim” to “Kimball”.",
+        "Jane Doe assigned Robert Kim as Billing Contact.",
+    ]
+    assert "Kimbrough" not in history(client, organization)
+
+
+def test_a_hand_over_names_both_primaries_as_they_were_called_then(client, organization, jane):
+    john = UserFactory(first_name="John", last_name="Roe")
+    services.primary_contact_transfer(organization=organization, to=john, by=jane)
+    change(jane, by=jane, last_name="Former")
+    client.force_login(john)
+    assert (
+        entries(history(client, organization))[0]
+        == "Jane Doe handed the Primary Contact role from Jane Doe to John Roe."
+    )
+
+
 def test_sign_ins_passwords_and_permissions_are_not_details(client, organization, jane, robert):
     robert.set_password("a-new-secret-passphrase")
     change(robert, by=robert)
