@@ -5,3 +5,8 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
     verbose_name = "People"
+
+    def ready(self):
+        from accounts import signals
+
+        signals.connect()

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.urls import reverse
 
 from accounts.backends import EmailBackend
 from accounts.tests.factories import PASSWORD, InvitedUserFactory, StaffUserFactory, UserFactory
@@ -139,3 +140,13 @@ def test_display_name_adds_credentials():
     )
     assert UserFactory.build(first_name="Jane", last_name="Doe", credentials="").display_name == "Jane Doe"
     assert UserFactory.build(email="x@y.org", first_name="", last_name="", credentials="").display_name == "x@y.org"
+
+
+def test_signing_in_records_last_login_without_a_history_row(client):
+    person = OrganizationFactory().roles.get(role=Role.PRIMARY).person
+    rows = person.history.count()
+    response = client.post(reverse("accounts:login"), {"username": person.email, "password": PASSWORD})
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.last_login is not None
+    assert person.history.count() == rows
