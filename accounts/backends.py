@@ -21,8 +21,12 @@ class EmailBackend(ModelBackend):
         return user.contact_roles.filter(role__in=ACCESS_ROLES).exists()
 
 
+# django-axes stores the address in a column of 255 characters; PostgreSQL refuses a longer one.
+THROTTLE_USERNAME_MAX_LENGTH = 255
+
+
 def throttle_username(request, credentials=None) -> str:
-    """The address django-axes counts failed sign-ins against: trimmed, lower case."""
+    """The address django-axes counts failed sign-ins against: trimmed, lower case, at most 255 characters."""
     source = credentials or getattr(request, "POST", {})
     username = source.get("username")
-    return (username or "").strip().lower()
+    return (username or "").strip().lower()[:THROTTLE_USERNAME_MAX_LENGTH]
