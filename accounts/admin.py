@@ -1,12 +1,16 @@
 """People in the admin: CME staff find a person, see the roles they hold, and invite them."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
@@ -19,6 +23,48 @@ PERMISSION_FIELDS = ("is_active", "is_staff", "is_superuser", "groups", "user_pe
 INVITATIONS_SENT = "Invitation sent to {people}."
 INVITATIONS_FAILED = "The invitation to {people} could not be sent; see the email log."
 NOT_INVITED = "Not invited, as they hold no role that lets them sign in: {people}."
+
+
+def is_database_id(value) -> bool:
+    """True for a value every database can compare with an integer primary key (SQLite stops at 64 bits)."""
+    return str(value).isdigit() and int(value) < 2**63
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Django's; an id larger than any database integer is refused like an unknown one, not an OverflowError."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if str(pk).isdigit() and not is_database_id(pk):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
+class BadLookupSafeChangeList(ChangeList):
+    """Django's list, where a filter it cannot run is an incorrect lookup (the list says so), not a 500.
+
+    PostgreSQL refuses a NUL character in text, so ?kind=%00 would fail in the
+    database; the date hierarchy builds ?sent_at__year=99999999999999999999 (or
+    9999, whose next year does not exist) into dates Python cannot represent.
+    """
+
+    def get_filters(self, request):
+        if any("\x00" in key or "\x00" in "".join(values) for key, values in request.GET.lists()):
+            raise IncorrectLookupParameters("A NUL character in a filter.")
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
+def _id_or_404(field, value):
+    # simple-history looks objects and versions up by the id as typed: /admin/accounts/user/abc/history/ was a 500.
+    try:
+        field.to_python(value)
+    except ValidationError:
+        raise Http404 from None
 
 
 class StaffModelAdmin(SimpleHistoryAdmin):
@@ -38,7 +84,22 @@ class StaffModelAdmin(SimpleHistoryAdmin):
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
 
+    def get_changelist(self, request, **kwargs):
+        return BadLookupSafeChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        # The person search of the roster inline (autocomplete) passes the term on unchecked.
+        if "\x00" in search_term:
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def history_view(self, request, object_id, extra_context=None):
+        _id_or_404(self.model._meta.pk, unquote(object_id))
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        _id_or_404(self.model._meta.pk, unquote(object_id))
+        _id_or_404(self.model.history.model._meta.pk, version_id)
         if request.method == "POST":
             obj = self.get_object(request, unquote(object_id))
             if not self.has_change_permission(request, obj):
@@ -154,6 +215,10 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     search_fields = ("email", "first_name", "last_name")
     ordering = ("last_name", "first_name", "email")
     actions = [send_invitation]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", IdsChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ("roles_held", "last_login", "date_joined")

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from accounts.admin import StaffModelAdmin
+from accounts.admin import BadLookupSafeChangeList, StaffModelAdmin, is_database_id
 from contacts import exports, services
 from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, stale_before
 from contacts.reminders import send_update_reminder_action
@@ -42,6 +42,15 @@ PRIMARY_CONTACT_HELP = (
     "Receives official communications and newsletters. A person who has not set a password "
     "is emailed the set-password link."
 )
+
+
+class PersonAutocomplete(AutocompleteSelect):
+    """Django's person search; a form sent back with a person that is not an id (a stale or tampered page)
+    shows again with its error, where Django would look the value up and fail with a 500."""
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [v for v in value if is_database_id(v)], attr)
+
 
 ROLE_ORDER = Case(*(When(role=role, then=Value(i)) for i, role in enumerate(Role)), output_field=IntegerField())
 
@@ -114,6 +123,8 @@ class ContactRoleInline(admin.TabularInline):
         if db_field.name == "role":
             # A table cell has no <label>: name the select for screen readers.
             kwargs["widget"] = forms.Select(attrs={"aria-label": "Role"})
+        if db_field.name == "person":
+            kwargs["widget"] = PersonAutocomplete(db_field, self.admin_site)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request):
@@ -291,7 +302,7 @@ class OrganizationAdmin(StaffModelAdmin):
             queryset=User.objects.all(),
             label="Primary contact",
             help_text=PRIMARY_CONTACT_HELP,
-            widget=AutocompleteSelect(person, self.admin_site),
+            widget=PersonAutocomplete(person, self.admin_site),
         )
         user_admin = self.admin_site.get_model_admin(User)
         field.widget = RelatedFieldWidgetWrapper(
@@ -387,6 +398,9 @@ class EmailLogAdmin(admin.ModelAdmin):
     search_fields = ["to_email", "subject"]
     list_select_related = ["organization"]
     date_hierarchy = "sent_at"
+
+    def get_changelist(self, request, **kwargs):
+        return BadLookupSafeChangeList
 
     def has_add_permission(self, request):
         return False
