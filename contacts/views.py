@@ -430,12 +430,16 @@ class HistoryView(OrganizationAccessMixin, TemplateView):
 
     template_name = "contacts/history.html"
     paginate_by = 25
+    # Each page reads every newer entry first, so a page far past any real history is refused.
+    max_page = 400
 
     def get_context_data(self, **kwargs):
         try:
             page_number = max(1, int(self.request.GET.get("page", 1)))
         except ValueError:
             page_number = 1
+        if page_number > self.max_page:
+            raise Http404("There is no such page of history.")
         entries, has_next = history_page(self.organization, page=page_number, per_page=self.paginate_by)
         return super().get_context_data(
             entries=entries,
