@@ -228,6 +228,19 @@ class ContactRole(models.Model):
         return f"{self.person} — {self.get_role_display()} at {self.organization}"
 
 
+class EmailKind(models.TextChoices):
+    INVITATION = "invitation", "System access granted"
+    PRIMARY_HANDOVER = "primary_handover", "Primary contact hand-over"
+    REMINDER = "reminder", "Update reminder"
+    PASSWORD_RESET = "password_reset", "Password reset"
+
+
+class EmailStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
 class EmailLog(models.Model):
     """Every email the system sent or tried to send: a transactional outbox.
 
@@ -237,16 +250,8 @@ class EmailLog(models.Model):
     it waits for its send, or the process stopped before recording the outcome.
     """
 
-    class Kind(models.TextChoices):
-        INVITATION = "invitation", "System access granted"
-        PRIMARY_HANDOVER = "primary_handover", "Primary contact hand-over"
-        REMINDER = "reminder", "Update reminder"
-        PASSWORD_RESET = "password_reset", "Password reset"
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+    Kind = EmailKind
+    Status = EmailStatus
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     to_email = models.EmailField("recipient")
@@ -269,6 +274,10 @@ class EmailLog(models.Model):
     class Meta:
         ordering = ["-sent_at", "-pk"]
         indexes = [models.Index(fields=["organization", "kind", "status", "sent_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=EmailKind.values), name="contacts_emaillog_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=EmailStatus.values), name="contacts_emaillog_status_valid"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.to_email}"

@@ -29,13 +29,13 @@ User = get_user_model()
 
 CONTACTS_CONFIRMED = "Thank you: the contacts of {organization} are confirmed as current."
 ORGANIZATION_SAVED = "The details of {organization} are saved."
-CONTACT_INVITED = "We emailed {email} an invitation to set a password. {person} is now {role}."
+CONTACT_INVITED = "An invitation to set a password is on its way to {email}. {person} is now {role}."
 CONTACT_KNOWN = "{email} already had an account; the role was added. {person} is now {role}."
-ALSO_INVITED = "We emailed them an invitation to set a password."
+ALSO_INVITED = "An invitation to set a password is on its way to them."
 ROLE_ASSIGNED = "{person} is now {role}."
 ROLE_REMOVED = "{person} no longer holds the {role} role."
 SELF_LOST_ACCESS = "You are no longer a contact of {organization} and cannot see it any more."
-PRIMARY_TRANSFERRED = "{new} is now the Primary Contact. We emailed {new} and {previous} about the change."
+PRIMARY_TRANSFERRED = "{new} is now the Primary Contact. A notice of the change is on its way to {new} and {previous}."
 PERSON_SAVED = "The details of {person} are saved."
 
 
@@ -279,7 +279,7 @@ class RoleAssignView(OrganizationAccessMixin, FormView):
             return self.form_invalid(form)
         text = ROLE_ASSIGNED.format(person=person, role=self.role.label)
         if contact_role.invited:
-            text = f"{text} We emailed {person.email} an invitation to set a password."
+            text = f"{text} An invitation to set a password is on its way to {person.email}."
         messages.success(self.request, text)
         return redirect(self.profile_url())
 

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 
 from accounts.tests.factories import UserFactory
-from contacts.models import ContactRole, Organization, Role
+from contacts.models import ContactRole, EmailLog, Organization, Role
 from contacts.tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -215,3 +215,24 @@ def test_deleting_the_whole_organization_is_allowed():
     organization.delete()
     assert not Organization.objects.filter(pk=organization.pk).exists()
     assert not ContactRole.objects.filter(organization_id=organization.pk).exists()
+
+
+# The email log's kind and status are one of their choices.
+
+
+def email_log(**fields):
+    return EmailLog(to_email="jane@example.org", subject="Hello", **fields)
+
+
+@pytest.mark.parametrize("field", ["kind", "status"])
+def test_email_log_value_outside_its_choices_is_refused_by_the_database(field):
+    values = {"kind": EmailLog.Kind.REMINDER, "status": EmailLog.Status.SENT, field: "bogus"}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        email_log(**values).save()
+
+
+@pytest.mark.parametrize("status", EmailLog.Status.values)
+@pytest.mark.parametrize("kind", EmailLog.Kind.values)
+def test_email_log_with_each_kind_and_status_is_accepted_by_the_database(kind, status):
+    email_log(kind=kind, status=status).save()
+    assert EmailLog.objects.filter(kind=kind, status=status).exists()
