@@ -13,7 +13,7 @@ import re
 from django.http import HttpResponse
 from django.utils import timezone
 
-from contacts.models import Role
+from contacts.models import Organization, Role
 
 COLUMNS = ["Organization", "Provider ID", "Role", "Name", "Credentials", "Email", "Phone"]
 # The role column when the list falls back to the Primary Contact.
@@ -62,24 +62,24 @@ def newsletter_rows(organizations) -> list[list[str]]:
     ]
 
 
-def invoice_rows(organizations) -> list[list[str]]:
-    """The invoice list: the Billing Contact, else the Primary Contact, marked as such."""
+def _recipient_rows(organizations, recipient, role_label, fallback_label) -> list[list[str]]:
+    """One row per organization: recipient(organization) gives (person, is_fallback)."""
     rows = []
     for organization in _with_roster(organizations):
-        person, is_fallback = organization.invoice_recipient()
+        person, is_fallback = recipient(organization)
         if person:
-            rows.append(_row(organization, INVOICE_FALLBACK_ROLE if is_fallback else Role.BILLING.label, person))
+            rows.append(_row(organization, fallback_label if is_fallback else role_label, person))
     return rows
+
+
+def invoice_rows(organizations) -> list[list[str]]:
+    """The invoice list: the Billing Contact, else the Primary Contact, marked as such."""
+    return _recipient_rows(organizations, Organization.invoice_recipient, Role.BILLING.label, INVOICE_FALLBACK_ROLE)
 
 
 def directory_rows(organizations) -> list[list[str]]:
     """The directory list: the published contact (Website Contact, else Primary Contact, marked)."""
-    rows = []
-    for organization in _with_roster(organizations):
-        person, is_fallback = organization.published_contact()
-        if person:
-            rows.append(_row(organization, DIRECTORY_FALLBACK_ROLE if is_fallback else Role.WEBSITE.label, person))
-    return rows
+    return _recipient_rows(organizations, Organization.published_contact, Role.WEBSITE.label, DIRECTORY_FALLBACK_ROLE)
 
 
 def csv_response(name: str, rows: list[list[str]]) -> HttpResponse:
