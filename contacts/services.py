@@ -7,7 +7,8 @@ ValidationError that carries a readable message.
 A role that gives a person their first access queues the invitation email; it
 goes out when the transaction commits (contacts.emails), so a change that is
 rolled back invites nobody. The returned role (or organization) says whether
-this call queued one in its `invited` attribute, for the page that reports it.
+this call queued one in its `invited` attribute, for the page that reports it;
+contact_add's role also says whether the email was new (`person_created`).
 """
 
 from django.contrib.auth import get_user_model
@@ -151,8 +152,10 @@ def contact_add(*, organization: Organization, email: str, role: str, by, **deta
     """
     _check_role(role)
     with transaction.atomic():
-        person, _created = person_get_or_create(email=email, by=by, **details)
-        return role_assign(organization=organization, person=person, role=role, by=by)
+        person, created = person_get_or_create(email=email, by=by, **details)
+        contact_role = role_assign(organization=organization, person=person, role=role, by=by)
+    contact_role.person_created = created
+    return contact_role
 
 
 def role_replace(*, organization: Organization, role: str, to, by) -> ContactRole:

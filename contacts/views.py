@@ -29,7 +29,8 @@ User = get_user_model()
 
 CONTACTS_CONFIRMED = "Thank you: the contacts of {organization} are confirmed as current."
 ORGANIZATION_SAVED = "The details of {organization} are saved."
-CONTACT_INVITED = "An invitation to set a password is on its way to {email}. {person} is now {role}."
+INVITATION_ON_ITS_WAY = "An invitation to set a password is on its way to {email}."
+CONTACT_INVITED = INVITATION_ON_ITS_WAY + " {person} is now {role}."
 CONTACT_KNOWN = "{email} already had an account; the role was added. {person} is now {role}."
 ALSO_INVITED = "An invitation to set a password is on its way to them."
 ROLE_ASSIGNED = "{person} is now {role}."
@@ -69,6 +70,10 @@ class OrganizationAccessMixin(LoginRequiredMixin):
 
     def profile_url(self):
         return reverse("contacts:profile", args=[self.organization.pk])
+
+    def still_affiliated(self) -> bool:
+        """After a change to the roster: may the signed-in person still see this organization?"""
+        return Organization.objects.for_user(self.request.user).filter(pk=self.organization.pk).exists()
 
 
 def _with_roster(queryset):
@@ -194,7 +199,6 @@ class ContactAddView(OrganizationAccessMixin, FormView):
 
     def form_valid(self, form):
         email, role = form.cleaned_data["email"], form.cleaned_data["role"]
-        known = User.objects.filter(email__iexact=email).exists()
         try:
             with transaction.atomic():
                 contact_role = services.contact_add(
@@ -205,9 +209,9 @@ class ContactAddView(OrganizationAccessMixin, FormView):
             return self.form_invalid(form)
         values = {"email": email, "person": contact_role.person, "role": contact_role.get_role_display()}
         # The service says whether it queued the invitation; it goes out when the request commits.
-        if not known and contact_role.invited:
+        if contact_role.person_created and contact_role.invited:
             messages.success(self.request, CONTACT_INVITED.format(**values))
-        elif not known:  # a Billing or CEO contact does not sign in, so is not invited
+        elif contact_role.person_created:  # a Billing or CEO contact does not sign in, so is not invited
             messages.success(self.request, ROLE_ASSIGNED.format(**values))
         else:
             text = CONTACT_KNOWN.format(**values)
@@ -279,7 +283,7 @@ class RoleAssignView(OrganizationAccessMixin, FormView):
             return self.form_invalid(form)
         text = ROLE_ASSIGNED.format(person=person, role=self.role.label)
         if contact_role.invited:
-            text = f"{text} An invitation to set a password is on its way to {person.email}."
+            text = f"{text} {INVITATION_ON_ITS_WAY.format(email=person.email)}"
         messages.success(self.request, text)
         return redirect(self.profile_url())
 
@@ -329,7 +333,7 @@ class RoleRemoveView(OrganizationAccessMixin, TemplateView):
             for message in error.messages:
                 messages.error(request, message)
             return redirect(self.profile_url())
-        if not Organization.objects.for_user(request.user).filter(pk=self.organization.pk).exists():
+        if not self.still_affiliated():
             messages.success(request, SELF_LOST_ACCESS.format(organization=self.organization))
             return redirect("contacts:dashboard")
         messages.success(request, ROLE_REMOVED.format(person=person, role=role))
@@ -408,7 +412,7 @@ class PrimaryTransferView(OrganizationAccessMixin, FormView):
             service_errors_add(form, error)
             return self.form_invalid(form)
         messages.success(self.request, PRIMARY_TRANSFERRED.format(new=new, previous=previous))
-        if not Organization.objects.for_user(by).filter(pk=self.organization.pk).exists():
+        if not self.still_affiliated():
             messages.info(self.request, SELF_LOST_ACCESS.format(organization=self.organization))
             return redirect("contacts:dashboard")
         return redirect(self.profile_url())
