@@ -12,8 +12,9 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.org")
-    first_name = factory.Faker("first_name")
-    last_name = factory.Faker("last_name")
+    # Fixed, not Faker's: a random "Jane" or "Doe" would match the searches tests make.
+    first_name = factory.Sequence(lambda n: f"Pat{n}")
+    last_name = factory.Sequence(lambda n: f"Quill{n}")
     credentials = "MD"
     job_title = "CME Coordinator"
     phone = factory.Sequence(lambda n: f"(916) 555-{n % 10000:04d}")
