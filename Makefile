@@ -22,6 +22,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The suite without the browser tests, on every core (pytest-xdist): the check before each commit.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not browser" -n auto -p no:cacheprovider $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -18,7 +18,9 @@ class RefuseNulInQueryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith(reverse("admin:index")) and any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+        if request.path.startswith(reverse("admin:index")) and any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
             body = render_to_string("400.html", {"message": NUL_IN_QUERY}, request=request)
             return HttpResponseBadRequest(body)
         return self.get_response(request)

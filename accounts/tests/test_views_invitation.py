@@ -4,6 +4,7 @@ import time
 import pytest
 import time_machine
 from django.conf import settings
+from django.contrib.messages import get_messages
 from django.core import mail
 from django.urls import reverse
 
@@ -78,7 +79,7 @@ def test_setting_the_password_signs_the_person_in_and_lands_on_the_dashboard(cli
     assert client.session["_auth_user_id"] == str(person.pk)
     person.refresh_from_db()
     assert person.check_password(NEW_PASSWORD)
-    messages = [str(m) for m in response.wsgi_request._messages]
+    messages = [str(m) for m in get_messages(response.wsgi_request)]
     assert messages == [INVITATION_ACCEPTED]
 
 

@@ -166,7 +166,7 @@ def test_adding_a_billing_contact_assigns_the_role(client, editor, organization)
     assert response.status_code == 302
     assert organization.roles.get(role=Role.BILLING).person == newcomer
     assert organization.roles.get(role=Role.BILLING).assigned_by == editor
-    assert "was changed successfully" in [str(m) for m in get_messages(response.wsgi_request)][0]
+    assert "was changed successfully" in next(str(m) for m in get_messages(response.wsgi_request))
 
 
 def test_adding_an_invited_person_in_a_role_with_access_emails_their_invitation(

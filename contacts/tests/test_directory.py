@@ -80,7 +80,7 @@ def assert_shows_only_website_contact(html, people):
 
 
 def test_directory_shows_website_contact_and_no_one_else(client, full_roster):
-    organization, people = full_roster
+    _organization, people = full_roster
 
     response = client.get(DIRECTORY)
 
