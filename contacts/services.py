@@ -4,8 +4,8 @@ The site, the admin, the management commands and the demo data all call them,
 so each rule of the roster exists once. Each refuses an illegal request with a
 ValidationError that carries a readable message.
 
-A role that gives a person their first access queues the invitation email; it
-goes out when the transaction commits (contacts.emails), so a change that is
+A role that gives a person their first access queues the invitation email in
+the same transaction (contacts.emails; a worker sends it), so a change that is
 rolled back invites nobody. The returned role (or organization) says whether
 this call queued one in its `invited` attribute, for the page that reports it;
 contact_add's role also says whether the email was new (`person_created`).
@@ -130,10 +130,14 @@ def _grants_first_access(person, role) -> bool:
 
 
 def _invite(contact_role: ContactRole, *, organization, first_access: bool, by) -> ContactRole:
-    """Queue the invitation when the role is its holder's first access, and say so on the role."""
-    contact_role.invited = first_access
+    """Queue the invitation when the role is its holder's first access, and say on the role whether it was queued.
+
+    Not queued when over the limit of invitations to the address (suppressed, in the email log).
+    """
+    contact_role.invited = False
     if first_access:
-        invitation_send(person=contact_role.person, organization=organization, by=by)
+        log = invitation_send(person=contact_role.person, organization=organization, by=by)
+        contact_role.invited = log.status == EmailLog.Status.QUEUED
     return contact_role
 
 
@@ -241,7 +245,10 @@ def invitation_url(person) -> str:
 
 
 def invitation_send(*, person, organization: Organization, by) -> EmailLog:
-    """Email the "system access granted — set your password" link, once the transaction commits."""
+    """Queue the "system access granted — set your password" link, with a fresh token, in the caller's transaction.
+
+    Returns the log: queued, or suppressed when over EMAIL_LIMITS for invitations.
+    """
     return email_send(
         kind=EmailLog.Kind.INVITATION,
         to=person,

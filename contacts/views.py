@@ -29,14 +29,17 @@ User = get_user_model()
 
 CONTACTS_CONFIRMED = "Thank you: the contacts of {organization} are confirmed as current."
 ORGANIZATION_SAVED = "The details of {organization} are saved."
-INVITATION_ON_ITS_WAY = "An invitation to set a password is on its way to {email}."
+INVITATION_ON_ITS_WAY = "An invitation to set a password is queued for {email} and will be sent within a minute."
 CONTACT_INVITED = INVITATION_ON_ITS_WAY + " {person} is now {role}."
 CONTACT_KNOWN = "{email} already had an account; the role was added. {person} is now {role}."
-ALSO_INVITED = "An invitation to set a password is on its way to them."
+ALSO_INVITED = "An invitation to set a password is queued for them and will be sent within a minute."
 ROLE_ASSIGNED = "{person} is now {role}."
 ROLE_REMOVED = "{person} no longer holds the {role} role."
 SELF_LOST_ACCESS = "You are no longer a contact of {organization} and cannot see it any more."
-PRIMARY_TRANSFERRED = "{new} is now the Primary Contact. A notice of the change is on its way to {new} and {previous}."
+PRIMARY_TRANSFERRED = (
+    "{new} is now the Primary Contact. A notice of the change to {new} and {previous} is queued"
+    " and will be sent within a minute."
+)
 PERSON_SAVED = "The details of {person} are saved."
 
 
