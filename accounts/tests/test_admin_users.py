@@ -1,13 +1,13 @@
 """People in the admin: the list, search, roles held, invitations and set-password, for each kind of staff."""
 
 import pytest
-from django.core import mail
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
+from django.core import mail
 from django.urls import reverse
 
-from accounts.admin import INVITATIONS_QUEUED, INVITATIONS_QUEUED, NOT_INVITED, PERMISSION_FIELDS
+from accounts.admin import INVITATIONS_QUEUED, NOT_INVITED, PERMISSION_FIELDS
 from accounts.tests.factories import PASSWORD, InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.models import EmailLog, Role

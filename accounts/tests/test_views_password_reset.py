@@ -5,7 +5,6 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core import mail
 from django.urls import reverse
 
 from accounts.tests.factories import PASSWORD, InvitedUserFactory, UserFactory
