@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 Status = EmailLog.Status
 
-OVER_LIMIT = "Not sent: {count} {kind} emails to this address within {window} already (the limit)."
+OVER_LIMIT = "Not sent: this address already had {count} {kind} emails within {window}, the limit."
 WORKER_STOPPED = "The worker stopped while sending; it will be tried again."
 RESENT = "Queued again by {by}."
 
@@ -260,3 +260,14 @@ def oldest_queued_age(now=None) -> timedelta | None:
         .first()
     )
     return now - oldest if oldest else None
+
+
+def invitations_latest(people_ids) -> dict[int, EmailLog]:
+    """Each person's latest invitation email (any organization), in one query: for the Profile tab's roster."""
+    latest = {}
+    logs = EmailLog.objects.filter(kind=EmailLog.Kind.INVITATION, recipient__in=people_ids).order_by(
+        "-queued_at", "-pk"
+    )
+    for log in logs.only("recipient_id", "status", "sent_at", "queued_at", "attempts", "error"):
+        latest.setdefault(log.recipient_id, log)
+    return latest

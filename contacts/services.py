@@ -32,6 +32,9 @@ ALREADY_PRIMARY = "{person} is already the Primary Contact."
 ROLE_ALREADY_FILLED = "{organization} already has a {role}: {person}. Replace them instead."
 ROLE_ALREADY_HELD = "{person} already holds the {role} role at {organization}."
 NOT_A_ROLE = "“{role}” is not a contact role."
+NOT_PENDING = (
+    "{person} has already set a password or holds no role here that lets them sign in; no invitation was sent."
+)
 
 
 def _lock(organization: Organization) -> Organization:
@@ -257,3 +260,20 @@ def invitation_send(*, person, organization: Organization, by) -> EmailLog:
         context={"invitation_url": invitation_url(person), "by": by},
         organization=organization,
     )
+
+
+def invitation_resend(*, organization: Organization, person, by) -> EmailLog:
+    """Queue a new invitation, with a fresh link, to a contact of the organization who has not set a password.
+
+    It counts toward the limit of invitations to the address: over it, the log
+    says suppressed and nothing is sent. Refused (ValidationError) for a person
+    who has set a password or holds no role here that lets them sign in.
+    """
+    pending = (
+        not person.has_usable_password()
+        and person.is_active
+        and ContactRole.objects.filter(organization=organization, person=person, role__in=ACCESS_ROLES).exists()
+    )
+    if not pending:
+        raise ValidationError(NOT_PENDING.format(person=person))
+    return invitation_send(person=person, organization=organization, by=by)

@@ -22,8 +22,9 @@ from contacts.forms import (
     PersonForm,
     service_errors_add,
 )
+from contacts.emails import invitations_latest
 from contacts.history import history_page
-from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, Organization, Role
+from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
 
 User = get_user_model()
 
@@ -32,6 +33,8 @@ ORGANIZATION_SAVED = "The details of {organization} are saved."
 INVITATION_ON_ITS_WAY = "An invitation to set a password is queued for {email} and will be sent within a minute."
 CONTACT_INVITED = INVITATION_ON_ITS_WAY + " {person} is now {role}."
 CONTACT_KNOWN = "{email} already had an account; the role was added. {person} is now {role}."
+INVITATION_QUEUED_AGAIN = "A new invitation to {email} is queued and will be sent within a minute."
+INVITATION_SUPPRESSED = "The invitation to {email} was not queued. {reason}"
 ALSO_INVITED = "An invitation to set a password is queued for them and will be sent within a minute."
 ROLE_ASSIGNED = "{person} is now {role}."
 ROLE_REMOVED = "{person} no longer holds the {role} role."
@@ -162,11 +165,35 @@ class ProfileView(OrganizationAccessMixin, TemplateView):
         return _with_roster(queryset)
 
     def get_context_data(self, **kwargs):
+        pending = {r.person_id for r in self.organization.roles.all() if not r.person.has_usable_password()}
         return super().get_context_data(
             roster=roster_rows(self.organization),
+            invitations=invitations_latest(pending) if pending else {},
             active_tab="profile",
             **kwargs,
         )
+
+
+class InvitationResendView(OrganizationAccessMixin, View):
+    """A person affiliated with the organization: send a contact who has not set a password a new invitation (POST)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        person = get_object_or_404(
+            User.objects.filter(contact_roles__organization=self.organization).distinct(), pk=kwargs["person_pk"]
+        )
+        try:
+            log = services.invitation_resend(organization=self.organization, person=person, by=request.user)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return redirect(self.profile_url())
+        if log.status == EmailLog.Status.SUPPRESSED:
+            messages.warning(request, INVITATION_SUPPRESSED.format(email=person.email, reason=log.error))
+        else:
+            messages.success(request, INVITATION_QUEUED_AGAIN.format(email=person.email))
+        return redirect(self.profile_url())
 
 
 class OrganizationUpdateView(OrganizationAccessMixin, UpdateView):

@@ -16,6 +16,7 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
+from contacts.admin import EMAILS_RESENT, NOT_FAILED_NOT_RESENT
 from contacts.emails import OVER_LIMIT, RESENT, WORKER_STOPPED, email_attempt, email_send, emails_resend, is_transient
 from contacts.models import EmailLog, Role
 from contacts.tests.factories import OrganizationFactory
@@ -362,3 +363,38 @@ def test_subject_with_a_line_break_is_made_one_line_and_the_email_is_sent():
     assert len(messages) == 2
     assert {message.subject for message in messages} == {"Primary Contact for Acme Bcc: victim@example.org changed"}
     assert set(EmailLog.objects.values_list("status", flat=True)) == {EmailLog.Status.SENT}
+
+
+def resend_action(client, logs):
+    return client.post(
+        reverse("admin:contacts_emaillog_changelist"),
+        {"action": "resend_failed_emails", "_selected_action": [log.pk for log in logs], "index": "0"},
+        follow=True,
+    )
+
+
+def test_editor_sends_a_failed_email_again_from_the_email_log(client, settings):
+    settings.EMAIL_BACKEND = BOUNCING_BACKEND
+    failed = invitation(InvitedUserFactory(email="bounce@example.org"))
+    sent = invitation(InvitedUserFactory(email="fine@example.org"))
+    run_email_worker()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the address was fixed
+    client.force_login(cme_staff(EDITORS))
+    response = resend_action(client, [failed, sent])
+    assert [str(m) for m in response.context["messages"]] == [
+        EMAILS_RESENT.format(count=1),
+        NOT_FAILED_NOT_RESENT.format(count=1),
+    ]
+    assert [message.to for message in run_email_worker()[1:]] == [["bounce@example.org"]]
+    assert EmailLog.objects.get(pk=failed.pk).status == EmailLog.Status.SENT
+
+
+def test_reviewer_is_not_offered_the_resend_action(client, settings):
+    settings.EMAIL_BACKEND = BOUNCING_BACKEND
+    failed = invitation(InvitedUserFactory(email="bounce@example.org"))
+    run_email_worker()
+    client.force_login(cme_staff(REVIEWERS))
+    changelist = client.get(reverse("admin:contacts_emaillog_changelist"))
+    assert changelist.context["action_form"] is None
+    resend_action(client, [failed])
+    assert EmailLog.objects.get(pk=failed.pk).status == EmailLog.Status.FAILED
