@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.generic import FormView, TemplateView, UpdateView, View
 
 from contacts import services
+from contacts.emails import invitations_latest
 from contacts.forms import (
     ContactAddForm,
     KeepAsStaffForm,
@@ -22,7 +23,6 @@ from contacts.forms import (
     PersonForm,
     service_errors_add,
 )
-from contacts.emails import invitations_latest
 from contacts.history import history_page
 from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
 
