@@ -69,8 +69,13 @@ def test_both_runs_print_the_sign_in_details(seed):
         assert "Demo sign-in details" in output
         assert "/accounts/sign-in/" in output
         assert "admin@cma.example.org" in output
-        assert f"maria.alvarez@svms.example.org           {DEMO_PASSWORD}" in output
-        assert "Sacramento Valley Medical Society: Primary Contact" in output
+        assert f"Demo sign-in details: every password is {DEMO_PASSWORD}" in output
+        assert (
+            "  maria.alvarez@svms.example.org\n"
+            "      Central Valley Family Physicians Association: Staff\n"
+            "      Pacific Heights University School of Medicine, Office of CME: Staff\n"
+            "      Sacramento Valley Medical Society: Primary Contact\n"
+        ) in output
         assert "tom.nguyen@svms.example.org" in output and "has not set a password" in output
 
 
@@ -191,3 +196,15 @@ def test_rerun_keeps_a_role_holder_a_demo_user_replaced(seed):
     services.role_replace(organization=organization, role=Role.BILLING, to=kevin, by=kevin)
     seed()
     assert organization.roles.get(role=Role.BILLING).person == kevin
+
+
+def test_the_sign_in_table_fits_an_80_column_terminal_and_says_where_the_emails_go(seed, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = "db/emails"
+    output = seed()
+    assert max(len(line) for line in output.splitlines()) <= 80
+    ending = " ".join(output.split("Contacts who cannot sign in:")[1].split())
+    assert ending.endswith(
+        "Emails: the worker sends every email (the invitations above too) into db/emails/, a file per email; "
+        f"CME staff see each one in the admin's email log: {settings.SITE_URL}/admin/contacts/emaillog/"
+    )
