@@ -184,11 +184,18 @@ def email_attempt(log_id: int) -> str:
     except Exception as exc:  # SMTP errors, refused addresses, timeouts, bad headers: each is classified.
         return _record_failure(claim, exc)
     except BaseException:
-        # The worker is being stopped (a second SIGTERM or Ctrl-C): let another take the email.
-        _finish(claim, status=Status.QUEUED, next_attempt_at=timezone.now(), error=WORKER_STOPPED)
+        # The worker is being stopped (a second SIGTERM or Ctrl-C): let another take the email now.
+        _release(claim)
         raise
     _finish(claim, status=Status.SENT, sent_at=timezone.now(), error="", next_attempt_at=None)
     return "sent"
+
+
+def _release(claim: _Claim) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        if _finish(claim, status=Status.QUEUED, next_attempt_at=now, error=WORKER_STOPPED):
+            _schedule(claim.log.pk, at=now)
 
 
 def is_transient(exc: Exception) -> bool:
