@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from contacts.models import Organization, Role
+from pars.validators import refuse_control_characters
 
 User = get_user_model()
 
@@ -42,11 +43,18 @@ class OrganizationForm(forms.ModelForm):
 class PersonDetailsForm(forms.Form):
     """A person's details, as the user model keeps them."""
 
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
-    credentials = forms.CharField(max_length=100, required=False, help_text='For example "MD, MPH".')
-    job_title = forms.CharField(max_length=150, required=False)
-    phone = forms.CharField(max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel"}))
+    first_name = forms.CharField(max_length=150, required=False, validators=[refuse_control_characters])
+    last_name = forms.CharField(max_length=150, required=False, validators=[refuse_control_characters])
+    credentials = forms.CharField(
+        max_length=100, required=False, help_text='For example "MD, MPH".', validators=[refuse_control_characters]
+    )
+    job_title = forms.CharField(max_length=150, required=False, validators=[refuse_control_characters])
+    phone = forms.CharField(
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel"}),
+        validators=[refuse_control_characters],
+    )
 
     def details(self) -> dict:
         return {name: self.cleaned_data.get(name, "") for name in PERSON_DETAIL_FIELDS}
