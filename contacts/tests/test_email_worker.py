@@ -203,8 +203,8 @@ def test_reset_page_answers_alike_for_a_known_and_an_unknown_address_with_a_hung
     unknown, unknown_took = timed_post(client, reverse("accounts:password_reset"), {"email": "nobody@example.org"})
     assert (known.status_code, known.url) == (unknown.status_code, unknown.url)
     assert known_took < EMAIL_TIMEOUT and unknown_took < EMAIL_TIMEOUT
-    assert hung.accepted == [], "neither request talks to the mail server: the known one only queues"
-    assert list(EmailLog.objects.values_list("to_email", "status")) == [("known@example.org", EmailLog.Status.QUEUED)]
+    assert hung.accepted == [], "neither request talks to the mail server: each only queues its request"
+    assert not EmailLog.objects.exists()
 
 
 def test_resending_an_invitation_answers_at_once_with_a_hung_mail_server(client, hung):
