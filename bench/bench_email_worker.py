@@ -142,13 +142,15 @@ def _pages():
     services.role_assign(organization=organization, person=john, role=Role.STAFF, by=None)
     client = Client()
     rows = {}
-    with smtp_sink() as (port, _received):
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_PORT=port):
-            rows["healthy"] = (
-                _handover_timings(client, organization, [jane, john]),
-                _reset_timings(client, jane.email),
-                _reset_timings(client, "nobody@example.org"),
-            )
+    with (
+        smtp_sink() as (port, _received),
+        override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_PORT=port),
+    ):
+        rows["healthy"] = (
+            _handover_timings(client, organization, [jane, john]),
+            _reset_timings(client, jane.email),
+            _reset_timings(client, "nobody@example.org"),
+        )
     with hung_mail_server() as hung:
         smtp = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_PORT": hung.port}
         with override_settings(EMAIL_HOST="127.0.0.1", EMAIL_TIMEOUT=EMAIL_TIMEOUT, **smtp):
