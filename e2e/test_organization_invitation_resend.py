@@ -5,13 +5,21 @@ import re
 import pytest
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.models import EmailLog, Role
+from contacts.tests.factories import OrganizationFactory
 from contacts.views import INVITATION_QUEUED_AGAIN
-from e2e.test_organization_roster import organization, profile_path, sign_in  # noqa: F401 (organization: a fixture)
+from e2e.test_organization_roster import profile_path, sign_in
 from pars.testing import run_email_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def organization():
+    jane = UserFactory(email="jane@example.org", first_name="Jane", last_name="Doe")
+    return OrganizationFactory(primary=jane, name="Sierra CME")
 
 
 def test_failed_invitation_is_shown_and_sent_again_from_the_profile_tab(
