@@ -238,7 +238,7 @@ class ContactAddView(OrganizationAccessMixin, FormView):
             service_errors_add(form, error)
             return self.form_invalid(form)
         values = {"email": email, "person": contact_role.person, "role": contact_role.get_role_display()}
-        # The service says whether it queued the invitation; it goes out when the request commits.
+        # The service says whether it queued the invitation (not when the limit held it back); a worker sends it.
         if contact_role.person_created and contact_role.invited:
             messages.success(self.request, CONTACT_INVITED.format(**values))
         elif contact_role.person_created:  # a Billing or CEO contact does not sign in, so is not invited
