@@ -117,7 +117,7 @@ def test_services_refuse_control_characters_whoever_calls_them():
 def test_data_migration_cleans_existing_values():
     organization = OrganizationFactory()
     person = UserFactory()
-    Organization.objects.filter(pk=organization.pk).update(name="Acme\r\nCME", city="San\x00Jose")
+    Organization.objects.filter(pk=organization.pk).update(name="Acme\r\nCME", city="San\x1bJose")
     type(person).objects.filter(pk=person.pk).update(first_name="Ja\u202ene", job_title="Chief\nOfficer")
     contacts_migration = importlib.import_module("contacts.migrations.0007_email_queue")
     accounts_migration = importlib.import_module("accounts.migrations.0002_control_characters_refused")
