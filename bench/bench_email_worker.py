@@ -12,9 +12,7 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,6 +21,7 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.urls import reverse
 
+from bench.throwaway import throwaway_database
 from contacts import services
 from contacts.models import EmailLog, Role
 from pars.mailservers import hung_mail_server, smtp_sink
@@ -35,18 +34,9 @@ EMAIL_TIMEOUT = 10
 def run():
     for noisy in ("axes", "django_tasks", "contacts.emails"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory() as workdir:
-        if connection.vendor == "sqlite":
-            connection.settings_dict["TEST"]["NAME"] = str(Path(workdir) / "bench.sqlite3")
-        else:
-            connection.settings_dict["TEST"]["NAME"] = f"bench_{connection.settings_dict['NAME']}_{os.getpid()}"
-        original_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
-            with override_settings(ALLOWED_HOSTS=["*"], EMAIL_LIMITS={}):
-                _throughput()
-                _pages()
-        finally:
-            connection.creation.destroy_test_db(original_name, verbosity=0)
+    with throwaway_database(), override_settings(ALLOWED_HOSTS=["*"], EMAIL_LIMITS={}):
+        _throughput()
+        _pages()
 
 
 def _database_url() -> str:

@@ -8,34 +8,24 @@ points there), so the development database is never touched. Emails go to the
 locmem backend: this measures our side of the run, not a mail server.
 """
 
-import os
-import tempfile
 import time
 from collections import Counter
 from io import StringIO
-from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from bench.throwaway import throwaway_database
 from contacts.models import ContactRole, EmailLog, Organization, Role, search_normalize
 
 ORGANIZATIONS = 5_000
 
 
 def run():
-    with tempfile.TemporaryDirectory() as workdir:
-        if connection.vendor == "sqlite":
-            connection.settings_dict["TEST"]["NAME"] = str(Path(workdir) / "bench.sqlite3")
-        else:
-            connection.settings_dict["TEST"]["NAME"] = f"bench_{connection.settings_dict['NAME']}_{os.getpid()}"
-        original_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
-            _measure()
-        finally:
-            connection.creation.destroy_test_db(original_name, verbosity=0)
+    with throwaway_database():
+        _measure()
 
 
 def _measure():

@@ -42,3 +42,19 @@ class ControlCharacterValidator:
 
 
 refuse_control_characters = ControlCharacterValidator()
+
+
+def rows_single_line(model, fields) -> int:
+    """For data migrations: make every value of these fields single_line where it holds a control character.
+
+    Returns how many rows changed.
+    """
+    changed = 0
+    for row in model.objects.iterator():
+        dirty = [name for name in fields if has_control_characters(getattr(row, name))]
+        for name in dirty:
+            setattr(row, name, single_line(getattr(row, name)))
+        if dirty:
+            row.save(update_fields=dirty)
+            changed += 1
+    return changed

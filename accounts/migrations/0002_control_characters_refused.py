@@ -9,15 +9,9 @@ PERSON_TEXT_FIELDS = ["first_name", "last_name", "credentials", "job_title", "ph
 
 def people_single_line(apps, schema_editor):
     """Line breaks and other control characters in a person's names, credentials, job title and phone become spaces."""
-    from pars.validators import has_control_characters, single_line
+    from pars.validators import rows_single_line
 
-    User = apps.get_model("accounts", "User")
-    for person in User.objects.iterator():
-        dirty = [name for name in PERSON_TEXT_FIELDS if has_control_characters(getattr(person, name))]
-        for name in dirty:
-            setattr(person, name, single_line(getattr(person, name)))
-        if dirty:
-            person.save(update_fields=dirty)
+    rows_single_line(apps.get_model("accounts", "User"), PERSON_TEXT_FIELDS)
 
 
 class Migration(migrations.Migration):

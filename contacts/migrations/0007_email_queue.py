@@ -22,15 +22,9 @@ def outbox_rows_settled(apps, schema_editor):
 
 def organizations_single_line(apps, schema_editor):
     """Line breaks and other control characters in an organization's single-line fields become spaces."""
-    from pars.validators import has_control_characters, single_line
+    from pars.validators import rows_single_line
 
-    Organization = apps.get_model("contacts", "Organization")
-    for organization in Organization.objects.iterator():
-        dirty = [name for name in ORGANIZATION_TEXT_FIELDS if has_control_characters(getattr(organization, name))]
-        for name in dirty:
-            setattr(organization, name, single_line(getattr(organization, name)))
-        if dirty:
-            organization.save(update_fields=dirty)
+    rows_single_line(apps.get_model("contacts", "Organization"), ORGANIZATION_TEXT_FIELDS)
 
 
 class Migration(migrations.Migration):
