@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-SESSION_EXPIRED = "You were signed out after a period without activity, or at the end of your session's time limit."
+SESSION_EXPIRED = "You were signed out: your session was idle too long or reached its time limit. Sign in again."
 
 # Set at sign-in (accounts.signals): when the session began, when it was last used (both
 # seconds since the epoch), and whether the person has a two-factor device.

@@ -5,6 +5,7 @@ static device holding the backup codes, each code good once. CME staff must have
 provider users may.
 """
 
+import math
 from base64 import b32decode, b32encode
 from dataclasses import dataclass
 
@@ -26,7 +27,9 @@ AUTHENTICATOR_NAME = "Authenticator app"
 BACKUP_CODES_NAME = "Backup codes"
 
 WRONG_CODE = "That code is not right. Enter the 6-digit code your app shows now, or one of your backup codes."
-WRONG_FIRST_CODE = "That code is not right. Check that the app's clock is correct and enter the code it shows now."
+WRONG_FIRST_CODE = (
+    "That code is not right. Check that the time on your phone is correct, then enter the code the app shows now."
+)
 TOO_MANY_CODES = "Too many wrong codes. Wait {seconds} seconds, then enter the code your app shows."
 RESET_LOGGED = "Two-factor sign-in reset: the person enrols again at their next sign-in."
 
@@ -120,7 +123,7 @@ def two_factor_verify(*, person, code: str) -> CodeCheck:
 def _seconds_left(device) -> int:
     pause = min(device.get_throttle_factor() * 2 ** (device.throttling_failure_count - 1), MAX_THROTTLE_DELAY_SECONDS)
     elapsed = (timezone.now() - device.throttling_failure_timestamp).total_seconds()
-    return max(1, int(pause - elapsed) + 1)
+    return max(1, math.ceil(pause - elapsed))
 
 
 def _sessions_end(person) -> None:

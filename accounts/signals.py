@@ -25,12 +25,13 @@ def session_start(sender, request, user, **kwargs):
     if request is None or not hasattr(request, "session"):
         return
     now = int(time.time())
-    idle, _ = session_limits(user)
+    _, absolute = session_limits(user)
     request.session[SIGNED_IN_AT] = now
     request.session[LAST_SEEN_AT] = now
     request.session[TWO_FACTOR_ENROLLED] = user.is_staff or user_has_device(user)
-    # The cookie dies with the idle limit too; every write of the session renews it.
-    request.session.set_expiry(idle)
+    # The cookie and the stored session outlive no session's absolute limit; the middleware
+    # ends the session first (idle or absolute) and says so.
+    request.session.set_expiry(absolute)
 
 
 def connect():
