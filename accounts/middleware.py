@@ -92,3 +92,12 @@ class TwoFactorRequiredMiddleware:
                 settings.STATIC_URL if settings.STATIC_URL.startswith("/") else f"/{settings.STATIC_URL}",
             )
         return path.startswith(self.open_paths)
+
+
+def two_factor_context(request):
+    """Template context: two_factor_pending, while a signed-in person still owes their second factor.
+
+    The layout then offers only signing out: every other link would lead back to the code page.
+    """
+    user = getattr(request, "user", None)
+    return {"two_factor_pending": bool(user and two_factor_required(request) and not user.is_verified())}

@@ -78,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "pars.context_processors.site",
+                "accounts.middleware.two_factor_context",
             ],
         },
     },

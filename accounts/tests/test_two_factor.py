@@ -152,7 +152,11 @@ def test_code_page_has_a_fixed_number_of_queries(client, staff, django_assert_ma
     with django_assert_max_num_queries(7):
         response = client.get(VERIFY)
     assert response.status_code == 200
-    assert response.content.decode().count("<h1") == 1
+    html = response.content.decode()
+    assert html.count("<h1") == 1
+    # Every other link would lead back here: the layout offers only signing out.
+    assert f'href="{PROFILE}"' not in html and f'href="{ADMIN}"' not in html
+    assert reverse("accounts:logout") in html
 
 
 def test_a_wrong_code_is_refused_and_the_admin_stays_closed(client, staff, frozen):
