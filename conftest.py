@@ -9,7 +9,6 @@ a banner, on SQLite.
 import os
 import shutil
 
-import django.test
 import pytest
 from django.db import connection
 
@@ -63,29 +62,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("!", red=True, bold=True)
 
 
-class Client(django.test.Client):
-    """Django's test client, where force_login also passes the second factor of a person who has one.
-
-    As entering a right code would (django_otp.login): the session holds the person's
-    confirmed device. A person without a device (a CME staff member who has not enrolled)
-    is signed in unverified, as after their password alone.
-    """
-
-    def force_login(self, user, backend=None):
-        super().force_login(user, backend)
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is not None:
-            session = self.session
-            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-            session.save()
-
-
 @pytest.fixture
 def client():
     """The test client (pytest-django's fixture), verified in two-factor sign-in along with force_login."""
+    from accounts.tests.client import Client
+
     return Client()
 
 

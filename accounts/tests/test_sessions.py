@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.middleware import SESSION_EXPIRED
 from accounts.security_views import OTHER_SESSIONS_ENDED
+from accounts.tests.client import Client
 from accounts.tests.factories import PASSWORD, StaffUserFactory, UserFactory
-from conftest import Client
 from contacts import services
 from contacts.models import Role
 from contacts.tests.factories import OrganizationFactory
