@@ -8,22 +8,9 @@ from django_otp.oath import totp
 
 from accounts.services import WRONG_CODE, two_factor_key_from_text
 from accounts.tests.factories import PASSWORD, StaffUserFactory
+from e2e.test_admin_pages_axe import check_at_both_widths
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-SHOTS = "/tmp/shots/two-factor"
-
-
-def check_at_both_widths(page, assert_accessible, name):
-    for suffix, viewport in (("", DESKTOP), ("-phone", PHONE)):
-        page.set_viewport_size(viewport)
-        assert page.locator("h1").count() == 1, name
-        assert_accessible(page)
-        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], name
-        page.screenshot(path=f"{SHOTS}/{name}{suffix}.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
 
 
 def app_code(secret: str, *, periods_ahead: int = 0) -> str:

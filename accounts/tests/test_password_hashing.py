@@ -6,9 +6,7 @@ from django.urls import reverse
 
 import pars.settings as production
 from accounts.tests.factories import PASSWORD, UserFactory
-from contacts import services
-from contacts.models import Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import provider_user
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +29,7 @@ def test_a_new_password_is_hashed_with_argon2(real_hashers):
 
 
 def test_a_pbkdf2_hash_is_upgraded_to_argon2_at_the_next_sign_in(client, real_hashers):
-    person = UserFactory(email="jane.doe@example.org")
-    services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
+    person = provider_user(email="jane.doe@example.org")
     # As stored before Argon2 came first.
     type(person).objects.filter(pk=person.pk).update(password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
     person.refresh_from_db()

@@ -11,10 +11,8 @@ from django.utils import timezone
 from accounts.middleware import SESSION_EXPIRED
 from accounts.security_views import OTHER_SESSIONS_ENDED
 from accounts.tests.client import Client
-from accounts.tests.factories import PASSWORD, StaffUserFactory, UserFactory
-from contacts import services
-from contacts.models import Role
-from contacts.tests.factories import OrganizationFactory
+from accounts.tests.factories import PASSWORD, StaffUserFactory
+from contacts.tests.factories import provider_user
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +22,7 @@ ADMIN = reverse("admin:index")
 
 @pytest.fixture
 def provider():
-    person = UserFactory(email="jane.doe@example.org")
-    services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
-    return person
+    return provider_user(email="jane.doe@example.org")
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ from django.conf import settings
 from django.test import RequestFactory
 from django.urls import reverse
 
-from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.factories import PASSWORD
 from accounts.throttle import client_address
-from contacts import services
-from contacts.models import Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import provider_user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +19,7 @@ USER = "198.51.100.7"
 
 @pytest.fixture
 def jane():
-    person = UserFactory(email="jane.doe@example.org")
-    services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
-    return person
+    return provider_user(email="jane.doe@example.org")
 
 
 @pytest.fixture
@@ -123,6 +119,5 @@ def test_rotating_addresses_stops_at_the_per_email_limit(client, jane, settings,
     # Now the email is paused from everywhere, Jane's own address and right password included.
     assert sign_in(client, jane, **where(USER)).status_code == 429
     # Another person is not affected.
-    other = UserFactory(email="john@example.org")
-    services.role_assign(organization=OrganizationFactory(), person=other, role=Role.STAFF, by=None)
+    other = provider_user(email="john@example.org")
     assert sign_in(client, other, **where(addresses[0])).status_code == 302

@@ -17,10 +17,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import services
 from accounts.admin import TWO_FACTOR_RESET_DONE
 from accounts.security_views import BACKUP_CODES_GONE, TWO_FACTOR_OFF, TWO_FACTOR_ON
-from accounts.tests.factories import PASSWORD, StaffUserFactory, UserFactory, totp_code
-from contacts import services as contact_services
-from contacts.models import Role
-from contacts.tests.factories import OrganizationFactory
+from accounts.tests.factories import PASSWORD, StaffUserFactory, totp_code
+from contacts.tests.factories import provider_user
 
 pytestmark = pytest.mark.django_db
 
@@ -55,9 +53,7 @@ def staff():
 
 @pytest.fixture
 def provider():
-    person = UserFactory(email="jane.doe@example.org")
-    contact_services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
-    return person
+    return provider_user(email="jane.doe@example.org")
 
 
 def password_sign_in(client, person, url=LOGIN, **extra):
@@ -285,8 +281,7 @@ def test_provider_without_two_factor_signs_in_with_the_password_alone(client, pr
 
 
 def test_provider_turns_two_factor_off(client):
-    person = UserFactory(two_factor=True)
-    contact_services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
+    person = provider_user(two_factor=True)
     client.force_login(person)
     response = client.post(reverse("accounts:two_factor_remove"), follow=True)
     assert TWO_FACTOR_OFF in response.content.decode()

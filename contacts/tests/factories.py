@@ -26,3 +26,14 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, primary, **kwargs):
         return services.organization_create(primary=primary, by=None, **kwargs)
+
+
+def provider_user(**fields):
+    """A person who may sign in to the site: Staff at a new organization, with factories.PASSWORD."""
+    from accounts.tests.factories import UserFactory
+    from contacts import services
+    from contacts.models import Role
+
+    person = UserFactory(**fields)
+    services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
+    return person

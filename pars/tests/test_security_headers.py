@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.tests.factories import PASSWORD, StaffUserFactory, UserFactory
 from contacts import services
 from contacts.models import Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, provider_user
 from pars.tests.test_settings import PRODUCTION_SECRET, start_django
 
 pytestmark = pytest.mark.django_db
@@ -126,8 +126,7 @@ def test_plain_http_is_redirected_to_https(under_production, client):
 
 
 def test_sign_in_cookies_are_secure_and_the_session_cookie_hidden_from_scripts(under_production, client):
-    person = UserFactory()
-    services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
+    person = provider_user()
     form = client.get(reverse("accounts:login"), secure=True, **HTTPS)
     csrf = form.cookies["csrftoken"]
     assert csrf["secure"] and csrf["samesite"] == "Lax"
