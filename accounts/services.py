@@ -31,6 +31,7 @@ WRONG_FIRST_CODE = (
     "That code is not right. Check that the time on your phone is correct, then enter the code the app shows now."
 )
 TOO_MANY_CODES = "Too many wrong codes. Wait {seconds} seconds, then enter the code your app shows."
+STAFF_KEEP_TWO_FACTOR = "CME staff keep two-factor sign-in on: it is required for the admin."
 RESET_LOGGED = "Two-factor sign-in reset: the person enrols again at their next sign-in."
 
 
@@ -69,12 +70,12 @@ def two_factor_key_from_text(text: str) -> str:
     return b32decode(padded).hex()
 
 
-def two_factor_config_url(*, person, key: str) -> str:
+def two_factor_config_url(*, person: User, key: str) -> str:
     """The otpauth:// address the QR code holds, issuer and account name included."""
     return TOTPDevice(user=person, key=key, name=AUTHENTICATOR_NAME).config_url
 
 
-def _backup_codes_replace(person) -> tuple[str, ...]:
+def _backup_codes_replace(person: User) -> tuple[str, ...]:
     StaticDevice.objects.filter(user=person).delete()
     device = StaticDevice.objects.create(user=person, name=BACKUP_CODES_NAME, confirmed=True)
     codes = tuple(StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT))
@@ -82,7 +83,7 @@ def _backup_codes_replace(person) -> tuple[str, ...]:
     return codes
 
 
-def two_factor_enrol(*, person, key: str, code: str) -> Enrolment:
+def two_factor_enrol(*, person: User, key: str, code: str) -> Enrolment:
     """Turn on two-factor sign-in with the secret the person's app holds, proven by a first code.
 
     Replaces any earlier device and backup codes. The first code is used up, as any code
@@ -98,7 +99,7 @@ def two_factor_enrol(*, person, key: str, code: str) -> Enrolment:
         return Enrolment(device=device, backup_codes=_backup_codes_replace(person))
 
 
-def two_factor_verify(*, person, code: str) -> CodeCheck:
+def two_factor_verify(*, person: User, code: str) -> CodeCheck:
     """Check a code from the app, or a backup code (used up once accepted), against the person's devices.
 
     Each device pauses after wrong codes (django-otp's throttling: 2**(n-1) seconds after the
@@ -126,31 +127,36 @@ def _seconds_left(device) -> int:
     return max(1, math.ceil(pause - elapsed))
 
 
-def _sessions_end(person) -> None:
+def _sessions_end(person: User) -> None:
     User.objects.filter(pk=person.pk).update(session_version=F("session_version") + 1)
     person.refresh_from_db(fields=["session_version"])
 
 
-def two_factor_remove(*, person) -> TwoFactorRemoved:
+def _devices_delete(person: User) -> int:
+    """Delete the person's authenticator and backup codes; how many devices there were."""
+    removed = 0
+    for model in (TOTPDevice, StaticDevice):
+        devices = model.objects.filter(user=person)
+        removed += devices.count()
+        devices.delete()
+    return removed
+
+
+def two_factor_remove(*, person: User) -> TwoFactorRemoved:
     """A provider user turns two-factor sign-in off for themselves; CME staff may not (they must have it)."""
     if person.is_staff:
-        raise ValidationError("CME staff keep two-factor sign-in on.", code="staff_required")
+        raise ValidationError(STAFF_KEEP_TWO_FACTOR, code="staff_required")
     with transaction.atomic():
-        removed = (
-            TOTPDevice.objects.filter(user=person).delete()[0] + StaticDevice.objects.filter(user=person).delete()[0]
-        )
-    return TwoFactorRemoved(devices_removed=removed)
+        return TwoFactorRemoved(devices_removed=_devices_delete(person))
 
 
-def two_factor_reset(*, person, by) -> TwoFactorRemoved:
+def two_factor_reset(*, person: User, by: User) -> TwoFactorRemoved:
     """A superuser removes a person's devices (a lost phone): they enrol again at their next sign-in.
 
     Every session of the person ends, and the admin's log records who did it.
     """
     with transaction.atomic():
-        removed = (
-            TOTPDevice.objects.filter(user=person).delete()[0] + StaticDevice.objects.filter(user=person).delete()[0]
-        )
+        removed = _devices_delete(person)
         _sessions_end(person)
         LogEntry.objects.log_actions(
             user_id=by.pk, queryset=[person], action_flag=CHANGE, change_message=RESET_LOGGED, single_object=True
@@ -158,7 +164,7 @@ def two_factor_reset(*, person, by) -> TwoFactorRemoved:
     return TwoFactorRemoved(devices_removed=removed)
 
 
-def sessions_end_others(*, person) -> int:
+def sessions_end_others(*, person: User) -> int:
     """End every session of the person; the caller keeps its own (update_session_auth_hash). The new version."""
     _sessions_end(person)
     return person.session_version

@@ -296,6 +296,7 @@ def test_provider_turns_two_factor_off(client):
 
 def test_staff_cannot_turn_two_factor_off(client, staff):
     client.force_login(staff)
-    client.post(reverse("accounts:two_factor_remove"))
+    response = client.post(reverse("accounts:two_factor_remove"), follow=True)
+    assert services.STAFF_KEEP_TWO_FACTOR in response.content.decode()
     assert TOTPDevice.objects.filter(user=staff).exists()
     assert "Turn off two-factor sign-in" not in client.get(PROFILE).content.decode()
