@@ -1,5 +1,7 @@
 from django.contrib.auth.backends import ModelBackend
 
+from contacts.models import ACCESS_ROLES
+
 
 class EmailBackend(ModelBackend):
     """Sign-in by email address, whatever its case, for people who may sign in.
@@ -16,8 +18,6 @@ class EmailBackend(ModelBackend):
             return False
         if user.is_staff:
             return True
-        from contacts.models import ACCESS_ROLES
-
         return user.contact_roles.filter(role__in=ACCESS_ROLES).exists()
 
 

@@ -1,9 +1,12 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.backends import EmailBackend
+from contacts.emails import absolute_url, email_send
+from contacts.models import EmailLog
 
 User = get_user_model()
 
@@ -76,11 +79,6 @@ class LoggedPasswordResetForm(PasswordResetForm):
     def send_mail(
         self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
     ):
-        from django.template.loader import render_to_string
-
-        from contacts.emails import absolute_url, email_send
-        from contacts.models import EmailLog
-
         subject = "".join(render_to_string(subject_template_name, context).splitlines())
         reset_path = reverse("accounts:password_reset_confirm", args=[context["uid"], context["token"]])
         email_send(
@@ -140,3 +138,26 @@ class ProfileForm(forms.ModelForm):
             elif not self.instance.check_password(password):
                 self.add_error("current_password", CURRENT_PASSWORD_WRONG)
         return cleaned
+
+
+class TwoFactorCodeForm(forms.Form):
+    """One code: six digits from the authenticator app, or (when backup codes are accepted) a backup code."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false", "autocapitalize": "off"}
+        ),
+    )
+
+    def __init__(self, *args, backup_codes_accepted: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if backup_codes_accepted:
+            self.fields[
+                "code"
+            ].help_text = "The 6-digit code your authenticator app shows now, or one of your backup codes."
+        else:
+            self.fields["code"].help_text = "The 6-digit code your authenticator app shows now."
+            self.fields["code"].widget.attrs.update(inputmode="numeric", maxlength=6)

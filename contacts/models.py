@@ -183,9 +183,6 @@ class Organization(models.Model):
         website = self.holder(Role.WEBSITE)
         return (website, False) if website else (self.primary_contact, True)
 
-    def official_contact(self):
-        return self.primary_contact
-
     def unfilled_roles(self):
         held = {r.role for r in self.roles.all()}
         return [role for role in Role if role not in held and role != Role.PRIMARY]

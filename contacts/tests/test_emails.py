@@ -14,12 +14,11 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.admin import EMAILS_RESENT, NOT_FAILED_NOT_RESENT
 from contacts.emails import OVER_LIMIT, RESENT, WORKER_STOPPED, email_attempt, email_send, emails_resend, is_transient
 from contacts.models import EmailLog, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 from contacts.tests.test_admin_groups import EDITORS, REVIEWERS, cme_staff
 from pars.testing import run_email_worker
 

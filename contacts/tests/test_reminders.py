@@ -15,13 +15,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from accounts.tests.factories import StaffUserFactory, UserFactory
 from contacts import reminders, services
 from contacts.emails import absolute_url
 from contacts.management.commands.send_contact_reminders import UNKNOWN_PROVIDER_IDS
 from contacts.models import ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
 from contacts.reminders import REMINDERS_QUEUED, SUBJECT, SkipReason, reminders_send
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, StaffUserFactory, UserFactory
 from pars.testing import run_email_worker
 
 pytestmark = pytest.mark.django_db

@@ -11,11 +11,14 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from contacts import services
+from contacts.history import history_page
 from contacts.management.commands.seed_demo import DEMO_PASSWORD, NEEDS_DEBUG, PEOPLE
 from contacts.models import ContactRole, EmailLog, Organization, Role
 from pars.testing import run_email_worker
 
 pytestmark = pytest.mark.django_db
+
+CREATED = "created the organization"
 
 User = get_user_model()
 
@@ -208,3 +211,55 @@ def test_the_sign_in_table_fits_an_80_column_terminal_and_says_where_the_emails_
         "Emails: the worker sends every email (the invitations above too) into db/emails/, a file per email; "
         f"CME staff see each one in the admin's email log: {settings.SITE_URL}/admin/contacts/emaillog/"
     )
+
+
+def test_demo_cme_staff_reach_the_admin_with_the_printed_two_factor_secret(seed, client):
+    import re
+
+    from django_otp.oath import totp
+
+    from accounts.services import two_factor_key_from_text
+
+    output = seed()
+    assert "oathtool --totp -b SECRET" in output
+    assert all(len(line) <= 80 for line in output.splitlines() if "secret" in line or "oathtool" in line)
+    secrets = re.findall(r"^ +two-factor secret: ([A-Z2-7]{32})$", output, flags=re.MULTILINE)
+    assert len(secrets) == 3
+    assert re.findall(r"two-factor secret: (\w+)", seed()) == secrets  # a second run keeps them
+
+    client.post(reverse("admin:login"), {"username": "admin@cma.example.org", "password": DEMO_PASSWORD})
+    assert client.get(reverse("admin:index")).url.startswith(reverse("accounts:two_factor_verify"))
+    code = f"{totp(bytes.fromhex(two_factor_key_from_text(secrets[0]))):06d}"
+    client.post(reverse("accounts:two_factor_verify"), {"code": code})
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def full_history(organization) -> list[dict]:
+    """Every entry of the organization's History tab, newest first, across its pages."""
+    entries, page = [], 1
+    while True:
+        shown, has_next = history_page(organization, page=page, per_page=25)
+        entries += shown
+        if not has_next:
+            return entries
+        page += 1
+
+
+def test_each_organization_history_begins_with_its_one_creation(seed):
+    seed()
+    for organization in Organization.objects.all():
+        entries = full_history(organization)
+        creations = [entry for entry in entries if entry["action"] == CREATED]
+        assert len(creations) == 1, f"{organization}: {len(creations)} creation entries"
+        assert entries[-1]["action"] == CREATED, f"{organization}: the oldest entry is {entries[-1]['action']!r}"
+        assert all(entry["when"] > creations[0]["when"] for entry in entries[:-1]), organization
+
+
+def test_a_backdated_confirmation_comes_after_the_creation_in_history(seed):
+    seed()
+    pacific_heights = Organization.objects.get(provider_id="CA00214")
+    entries = full_history(pacific_heights)
+    confirmed = [entry for entry in entries if entry["action"] == "confirmed the contacts are current"]
+    assert len(confirmed) == 1
+    assert confirmed[0]["when"] == pacific_heights.contacts_confirmed_at
+    assert entries[-1]["action"] == CREATED and entries[-1]["when"] < confirmed[0]["when"]

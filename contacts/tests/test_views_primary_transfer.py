@@ -5,10 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.models import EmailLog, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 from contacts.views import PRIMARY_TRANSFERRED, SELF_LOST_ACCESS
 from pars.testing import run_email_worker
 

@@ -120,7 +120,7 @@ def test_data_migration_cleans_existing_values():
     Organization.objects.filter(pk=organization.pk).update(name="Acme\r\nCME", city="San\x1bJose")
     type(person).objects.filter(pk=person.pk).update(first_name="Ja\u202ene", job_title="Chief\nOfficer")
     contacts_migration = importlib.import_module("contacts.migrations.0007_email_queue")
-    accounts_migration = importlib.import_module("accounts.migrations.0002_control_characters_refused")
+    accounts_migration = importlib.import_module("accounts.migrations.0003_control_characters_refused")
     contacts_migration.organizations_single_line(apps, None)
     accounts_migration.people_single_line(apps, None)
     organization.refresh_from_db()

@@ -16,7 +16,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import services as accounts_services
 from contacts import services
 from contacts.models import ACCESS_ROLES, AccreditationStatus, ContactRole, Organization, Role
 
@@ -25,6 +28,8 @@ User = get_user_model()
 DEMO_PASSWORD = "cme-demo-2026"
 # The sign-in table fits an 80-column terminal.
 WIDTH = 78
+# Demo organizations were created at least this long ago (and before their last confirmation).
+CREATED_AT_LEAST_DAYS_AGO = 365
 NEEDS_DEBUG = "seed_demo creates accounts whose password it prints; it runs only with DJANGO_DEBUG=1."
 REVIEWERS_GROUP = "CME reviewers"
 EDITORS_GROUP = "CME editors"
@@ -193,13 +198,22 @@ class Command(BaseCommand):
                 is_staff=True, is_superuser=superuser,
             )  # fmt: skip
             created["CME staff accounts"] += 1
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            # Enrolled as a person would be, through the service, with a code an app showed. The
+            # previous period's: a code once accepted is used up, and the person signing in right
+            # after the demo starts needs the current one.
+            key = accounts_services.two_factor_secret_new()
+            code = f"{totp(bytes.fromhex(key), drift=-1):06d}"
+            accounts_services.two_factor_enrol(person=user, key=key, code=code)
+            created["CME staff two-factor enrolments"] += 1
         group = Group.objects.filter(name=group_name).first() if group_name else None
         if group and not user.groups.filter(pk=group.pk).exists():
             user.groups.add(group)
             created["CME staff group memberships"] += 1
         return user
 
-    def _person(self, details, password_hash, created):
+    def _person(self, details, password_hash, created) -> User | None:
+        """The person, if they exist or have a password; None for a contact the site will add by email."""
         details = dict(details)
         has_password = details.pop("password")
         person = User.objects.filter(email__iexact=details["email"]).first()
@@ -207,40 +221,60 @@ class Command(BaseCommand):
             # A password before any role: no invitation for people who can already sign in.
             person = _user_create(details.pop("email"), password_hash, **details)
             created["provider users with a password"] += 1
-        return person or details  # without a password: contact_add creates them, as the site would
+        return person
 
     def _organization(self, spec, people, editor, created):
         fields = spec["fields"]
         organization = Organization.objects.filter(provider_id=fields["provider_id"]).first()
-        if organization is None:
-            term = {}
-            if spec["term_years"]:
-                start = _years_ago(1)
-                term = {
-                    "accreditation_start": start,
-                    "accreditation_end": start.replace(year=start.year + spec["term_years"]),
-                }
-            organization = services.organization_create(primary=people[spec["primary"]], by=editor, **fields, **term)
-            created["organizations with their rosters"] += 1
-            new = True
-        else:
-            new = False
+        if organization is not None:
+            for role, key in spec["roles"]:
+                self._role(organization, role, people, key, editor)
+            return
+        term = {}
+        if spec["term_years"]:
+            start = _years_ago(1)
+            term = {
+                "accreditation_start": start,
+                "accreditation_end": start.replace(year=start.year + spec["term_years"]),
+            }
+        seeding_started = timezone.now()
+        organization = services.organization_create(
+            primary=people[spec["primary"]], by=editor, **fields, **term
+        ).organization
+        created["organizations with their rosters"] += 1
         for role, key in spec["roles"]:
             self._role(organization, role, people, key, editor)
-        if new and spec["confirmed_days_ago"] is not None:
+        self._backdate_creation(organization, since=seeding_started, days_ago=spec["confirmed_days_ago"])
+        if spec["confirmed_days_ago"] is not None:
             self._confirm(organization, people[spec["confirmed_by"]], spec["confirmed_days_ago"])
 
+    @staticmethod
+    def _backdate_creation(organization, *, since, days_ago):
+        """Date the organization's creation and first roster before anything else that happens to it.
+
+        The services record history as it happens, now; a demo organization whose
+        contacts were confirmed 400 days ago must have been created before that, so
+        its History reads as it could have happened: created, roster assigned, confirmed.
+        """
+        created_at = timezone.now() - timedelta(days=max(days_ago or 0, CREATED_AT_LEAST_DAYS_AGO) + 30)
+        Organization.history.filter(id=organization.pk, history_date__gte=since).update(history_date=created_at)
+        role_records = ContactRole.history.filter(organization_id=organization.pk, history_date__gte=since)
+        for step, record in enumerate(role_records.order_by("history_date", "history_id"), start=1):
+            moment = created_at + timedelta(minutes=step)
+            ContactRole.history.filter(pk=record.pk).update(history_date=moment)
+            ContactRole.objects.filter(pk=record.id, person_id=record.person_id).update(assigned_at=moment)
+
     def _role(self, organization, role, people, key, editor):
-        person = people[key]
-        if isinstance(person, dict):  # someone without a password: a person once contact_add has added them
-            person = people[key] = User.objects.filter(email__iexact=person["email"]).first() or person
+        person = people[key] or User.objects.filter(email__iexact=PEOPLE[key]["email"]).first()
         if role != Role.STAFF and organization.roles.filter(role=role).exists():
             return  # filled, by this person on an earlier run or by someone a demo user put there
-        if isinstance(person, dict):
+        if person is None:
             # Added by email as the site would: invited if the role grants access.
-            people[key] = services.contact_add(organization=organization, role=role, by=editor, **person).person
+            details = {name: value for name, value in PEOPLE[key].items() if name != "password"}
+            person = services.contact_add(organization=organization, role=role, by=editor, **details).person
         elif not organization.roles.filter(role=role, person=person).exists():
             services.role_assign(organization=organization, person=person, role=role, by=editor)
+        people[key] = person
 
     def _confirm(self, organization, person, days_ago):
         if days_ago == 0:
@@ -259,17 +293,21 @@ class Command(BaseCommand):
         for contact_role in ContactRole.objects.filter(person__in=users.values()).select_related("organization"):
             roles.setdefault(contact_role.person_id, []).append(contact_role)
 
+        secrets = {
+            device.user_id: accounts_services.two_factor_secret_text(device.key)
+            for device in TOTPDevice.objects.filter(user__in=users.values(), confirmed=True)
+        }
         rows, cannot = [], []
         for email in emails:
             user = users.get(email.lower())
             if user is None:
                 continue
             if user.is_staff:
-                rows.append((user.email, DEMO_PASSWORD, [self._staff_access(user)]))
+                rows.append((user.email, [self._staff_access(user), f"two-factor secret: {secrets[user.pk]}"]))
             elif not user.has_usable_password():
                 cannot.append((user.email, self._why_not(user, roles.get(user.pk, []))))
             else:
-                rows.append((user.email, DEMO_PASSWORD, self._organizations(roles.get(user.pk, []))))
+                rows.append((user.email, self._organizations(roles.get(user.pk, []))))
 
         out = self.stdout.write
         out("")
@@ -278,8 +316,11 @@ class Command(BaseCommand):
         out(f"  CME staff sign in to the admin at {settings.SITE_URL}{reverse('admin:index')}")
         out(f"  The public directory is at {settings.SITE_URL}{reverse('contacts:directory')}")
         out("")
-        for email, _password, lines in rows:
+        for email, lines in rows:
             self._entry(email, lines)
+        out("")
+        out("CME staff then enter a 6-digit code: add their secret to any authenticator")
+        out("app, or run: oathtool --totp -b SECRET (Debian package oathtool).")
         if cannot:
             out("")
             out("Contacts who cannot sign in:")

@@ -16,7 +16,7 @@ def people_single_line(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0001_initial"),
+        ("accounts", "0002_session_version"),
     ]
 
     operations = [
