@@ -21,7 +21,7 @@ from django.utils.html import format_html
 
 from contacts import exports, services
 from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, stale_before
-from contacts.reminders import send_update_reminder_action
+from contacts.reminder_action import send_update_reminder_action
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED, PRIMARY_ROLE_FIXED, RosterRow
 from pars.admin import BadLookupSafeChangeList, StaffModelAdmin, is_database_id
 
@@ -271,6 +271,12 @@ class OrganizationAdmin(StaffModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_roster()
+
+    def get_actions(self, request):
+        # An organization is never deleted in bulk: a superuser deletes one from its own page.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "website":

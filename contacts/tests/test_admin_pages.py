@@ -250,13 +250,23 @@ def test_editor_sends_the_update_reminder_to_the_selected_organizations_primary(
     organization = world["organization"]
     OrganizationFactory(name="Not selected")
     mailoutbox.clear()
-    response = client.post(
-        reverse("admin:contacts_organization_changelist"),
-        {"action": "send_update_reminder_action", helpers.ACTION_CHECKBOX_NAME: [organization.pk]},
-    )
+    data = {"action": "send_update_reminder_action", helpers.ACTION_CHECKBOX_NAME: [organization.pk]}
+    confirmation = client.post(reverse("admin:contacts_organization_changelist"), data)
+    assert confirmation.status_code == 200
+    assert mailoutbox == []
+    response = client.post(reverse("admin:contacts_organization_changelist"), {**data, "post": "yes"})
     assert response.status_code == 302
     assert [message.to for message in mailoutbox] == [[organization.primary_contact.email]]
     assert EmailLog.objects.filter(kind=EmailLog.Kind.REMINDER, organization=organization).count() == 1
+
+
+@pytest.mark.parametrize("kind", STAFF_KINDS)
+def test_organizations_cannot_be_deleted_in_bulk(client, world, kind):
+    client.force_login(cme_staff(kind))
+    response = client.get(reverse("admin:contacts_organization_changelist"))
+    actions = [name for name, _label in response.context["action_form"].fields["action"].choices]
+    assert "send_update_reminder_action" in actions or kind == REVIEWERS
+    assert "delete_selected" not in actions
 
 
 @pytest.mark.parametrize("kind", [REVIEWERS, EDITORS])
