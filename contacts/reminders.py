@@ -356,4 +356,3 @@ def _batch_send(emails: list[OutgoingEmail], result, run_connection):
     finally:
         outcomes = [email.log for email in emails if email.log.status != EmailLog.Status.QUEUED]
         EmailLog.objects.bulk_update(outcomes, OUTCOME_FIELDS)
-

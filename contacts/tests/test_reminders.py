@@ -17,8 +17,8 @@ from django.urls import reverse
 from contacts import reminders, services
 from contacts.emails import absolute_url
 from contacts.management.commands.send_contact_reminders import UNKNOWN_PROVIDER_IDS
-from contacts.reminder_action import NOBODY_DUE
 from contacts.models import ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
+from contacts.reminder_action import NOBODY_DUE
 from contacts.reminders import (
     INSIDE_A_TRANSACTION,
     MAIL_SERVER_UNREACHABLE,
