@@ -7,6 +7,7 @@ from django.urls import reverse
 from accounts.backends import EmailBackend
 from contacts.emails import absolute_url, email_send
 from contacts.models import EmailLog
+from pars.forms import ClearMessagesMixin, PhoneField
 
 User = get_user_model()
 
@@ -78,8 +79,15 @@ class LoggedPasswordResetForm(PasswordResetForm):
         )
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(ClearMessagesMixin, forms.ModelForm):
     """A person's own details; a new email address needs the current password."""
+
+    required_messages = {
+        "first_name": "your first name",
+        "last_name": "your last name",
+        "email": "your email address",
+    }
+    phone = PhoneField(required=False, help_text="For example (916) 555-0142")
 
     current_password = forms.CharField(
         label="Current password",
@@ -96,7 +104,6 @@ class ProfileForm(forms.ModelForm):
             "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
             "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
             "job_title": forms.TextInput(attrs={"autocomplete": "organization-title"}),
-            "phone": forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
         }
 

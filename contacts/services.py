@@ -250,6 +250,30 @@ def contact_add(*, organization: Organization, email: str, role: str, by: User |
     return RoleChange(contact_role=change.contact_role, invited=change.invited, person_created=found.created)
 
 
+@dataclass(frozen=True)
+class ContactAddPreview:
+    """What contact_add would do: the known person with the email (None when new), and whether it would invite."""
+
+    person: User | None
+    invites: bool
+
+
+def contact_add_preview(*, organization: Organization, email: str, role: str) -> ContactAddPreview:
+    """What contact_add would do, for the page that asks to confirm it; writes nothing.
+
+    Raises the ValidationError contact_add would raise for the role (the person
+    already holds it, or it is a singular role someone else holds).
+    """
+    _check_role(role)
+    person = User.objects.filter(email__iexact=(email or "").strip()).first()
+    conflict = _conflict(organization, person, role)
+    if conflict:
+        raise ValidationError(conflict)
+    if person is None:
+        return ContactAddPreview(person=None, invites=role in ACCESS_ROLES)
+    return ContactAddPreview(person=person, invites=_grants_first_access(person, role))
+
+
 def role_replace(
     *,
     organization: Organization,
