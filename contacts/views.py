@@ -129,10 +129,24 @@ class DashboardView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            organizations=self.organizations,
+            cards=dashboard_cards(self.organizations, self.request.user),
             confirm_period_days=settings.CONTACTS_CONFIRM_PERIOD_DAYS,
             **kwargs,
         )
+
+
+def dashboard_cards(organizations, user) -> list[dict]:
+    """Each organization with my roles there and its optional roles not filled (said as the Profile
+    tab says them, fallbacks included), those that need attention (stale contacts) first."""
+    cards = [
+        {
+            "organization": organization,
+            "my_roles": [r.get_role_display() for r in organization.roles.all() if r.person_id == user.pk],
+            "vacancies": [row["vacancy"] for row in roster_rows(organization) if row["vacancy"]],
+        }
+        for organization in organizations
+    ]
+    return sorted(cards, key=lambda card: (not card["organization"].contacts_are_stale, card["organization"].name))
 
 
 # What an unfilled role means, when no fallback applies.
