@@ -151,7 +151,7 @@ def test_admin_reminder_goes_through_its_confirmation_page(page, assert_accessib
     assert page.locator("select[name=action] option[value=delete_selected]").count() == 0
     page.get_by_role("checkbox", name="Select all objects on this page").check()
     page.locator("select[name=action]").select_option("send_update_reminder_action")
-    page.get_by_role("button", name="Run").click()
+    page.get_by_role("button", name="Go").click()
 
     assert page.get_by_role("heading", level=1).inner_text() == "Send the update reminder?"
     assert stale.primary_contact.email in page.locator("#content-main").inner_text()
