@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -18,6 +18,23 @@ INVALID_LOGIN = (
 EMAIL_TAKEN = "Another person already uses this email address."
 CURRENT_PASSWORD_NEEDED = "Enter your current password to change your email address."
 CURRENT_PASSWORD_WRONG = "That is not your current password."
+# The rules of AUTH_PASSWORD_VALIDATORS in one sentence, instead of Django's list.
+PASSWORD_RULES = (
+    "Use at least 8 characters. Avoid a password that is only numbers, a common one, "
+    "or one like your name or email address."
+)
+
+
+class PlainPasswordRulesMixin:
+    """A new password's rules said in one sentence (PASSWORD_RULES)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = PASSWORD_RULES
+
+
+class PlainSetPasswordForm(PlainPasswordRulesMixin, SetPasswordForm):
+    """Django's set-password form (invitation and reset links), its rules in words."""
 
 
 class SignInForm(AuthenticationForm):
@@ -36,7 +53,7 @@ class SignInForm(AuthenticationForm):
         )
 
 
-class CurrentPasswordChangeForm(PasswordChangeForm):
+class CurrentPasswordChangeForm(PlainPasswordRulesMixin, PasswordChangeForm):
     """Django's form, its first field called what the profile page calls it."""
 
     error_messages = {**PasswordChangeForm.error_messages, "password_incorrect": CURRENT_PASSWORD_WRONG}
