@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.template.loader import render_to_string
@@ -14,6 +15,11 @@ User = get_user_model()
 INVALID_LOGIN = (
     "That email address and password do not match an account that may sign in. "
     "Check them and try again, or reset your password."
+)
+# Only said to someone who typed the right password: a stranger learns nothing from it.
+NO_ACCESS = (
+    "Your password is right, but this email address has no access to any organization at the moment. "
+    "If you should have access, ask your organization's Primary Contact to add you, or email CME staff at {support}."
 )
 EMAIL_TAKEN = "Another person already uses this email address."
 CURRENT_PASSWORD_NEEDED = "Enter your current password to change your email address."
@@ -44,6 +50,14 @@ class SignInForm(AuthenticationForm):
     """
 
     error_messages = {**AuthenticationForm.error_messages, "invalid_login": INVALID_LOGIN}
+
+    def get_invalid_login_error(self):
+        """INVALID_LOGIN, but NO_ACCESS for a person whose password is right and who has no access any more."""
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        person = User.objects.filter(email__iexact=(email or "").strip()).first() if email and password else None
+        if person is not None and person.is_active and person.check_password(password):
+            return forms.ValidationError(NO_ACCESS.format(support=settings.SUPPORT_EMAIL), code="no_access")
+        return super().get_invalid_login_error()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

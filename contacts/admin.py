@@ -306,8 +306,10 @@ class OrganizationAdmin(StaffModelAdmin):
 
     @admin.display(description="Unfilled")
     def unfilled(self, organization):
+        # The count to sort by eye, and the roles by name, as the dashboard names them.
         roles = organization.unfilled_roles()
-        return format_html('<span title="{}">{}</span>', ", ".join(role.label for role in roles), len(roles))
+        names = ", ".join(role.label for role in roles)
+        return format_html("<strong>{}</strong>{}", len(roles), f": {names}" if roles else "")
 
     # Adding: the organization comes with its Primary Contact
 
@@ -414,7 +416,8 @@ class OrganizationAdmin(StaffModelAdmin):
 class EmailLogAdmin(admin.ModelAdmin):
     """Every email the system sent, read-only for everyone."""
 
-    list_display = ["kind", "to_email", "organization", "subject", "status", "sent_at"]
+    # Status and date first: on a narrow screen the long subject, not the outcome, goes off-screen.
+    list_display = ["sent_at", "status", "kind", "to_email", "organization", "subject"]
     list_filter = ["kind", "status"]
     search_fields = ["to_email", "subject"]
     list_select_related = ["organization"]

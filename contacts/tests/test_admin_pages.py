@@ -281,3 +281,17 @@ def test_admin_is_titled_for_the_product(client):
     html = client.get(reverse("admin:index")).content.decode()
     assert "PARS contacts — CME staff" in html
     assert "Django administration" not in html
+
+
+@pytest.mark.parametrize("kind", [REVIEWERS, EDITORS])
+def test_cme_staff_see_no_sign_in_throttle_tables(client, kind):
+    client.force_login(cme_staff(kind))
+    app_labels = [app["app_label"] for app in client.get(reverse("admin:index")).context["app_list"]]
+    assert "axes" not in app_labels
+    assert sorted(app_labels) == ["accounts", "contacts"]
+
+
+def test_email_log_shows_status_and_date_before_the_long_columns(client, world):
+    client.force_login(cme_staff(REVIEWERS))
+    html = client.get(reverse("admin:contacts_emaillog_changelist")).content.decode()
+    assert html.index("column-sent_at") < html.index("column-status") < html.index("column-subject")
