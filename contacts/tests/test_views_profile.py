@@ -255,3 +255,13 @@ def test_profile_phone_numbers_dial_and_websites_read_without_the_scheme(client,
     html = profile(client, organization)
     assert '<a class="phone" href="tel:+19165550142">(916) 555-0142</a>' in html
     assert ">www.svms.example</a>" in html
+
+
+def test_dashboard_lists_organizations_that_need_attention_first(client):
+    me = UserFactory()
+    current = OrganizationFactory(primary=me, name="Alpha CME")
+    services.contacts_confirm(organization=current, by=me)
+    OrganizationFactory(primary=me, name="Zulu CME")  # never confirmed: needs attention
+    client.force_login(me)
+    html = client.get(reverse("contacts:dashboard")).content.decode()
+    assert html.index("Zulu CME") < html.index("Alpha CME")
