@@ -134,6 +134,9 @@ class PersonChooseForm(PersonDetailsForm):
             (pk, f"{person} ({person.email})") for pk, person in self.people.items()
         ]
         self.fields["who"].error_messages["required"] = CHOOSE_WHO
+        # Required when their answer is chosen (clean() checks), so not marked "(optional)".
+        for name in ("person", "email", "first_name", "last_name"):
+            self.fields[name].required_when_chosen = True
         if not self.people:
             self.fields["who"].initial = NEW
             self.fields["who"].widget = forms.HiddenInput()

@@ -428,3 +428,10 @@ def test_an_invalid_form_has_an_error_summary_linking_to_each_field(
     assert f'<a href="#id_role_0">{escape(CHOOSE.format(what="the contact" + chr(39) + "s role"))}</a>' in summary
     assert f'<a href="#id_phone">{PHONE_INVALID}</a>' in summary
     assert '<a href="#id_first_name">' in summary and '<a href="#id_email">' in summary
+
+
+def test_the_new_persons_email_and_name_are_not_marked_optional(client, organization, primary):
+    html = client.get(reverse("contacts:role_assign", args=[organization.pk, "technical"])).content.decode()
+    for label in ("Email address", "First name", "Last name"):
+        assert f'{label} <span class="optional">' not in html
+    assert 'Job title <span class="optional">(optional)</span>' in html
