@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.contrib import admin, messages
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
@@ -30,8 +29,6 @@ SUBJECT = "It's time to update your contact information"
 # Organizations handled per batch (and per transaction): a lock, one SELECT of
 # organizations, one of their roles, one INSERT of the logs, then their tasks.
 BATCH_SIZE = 100
-# The admin lists this many organizations by name per message, then counts the rest.
-NAMES_SHOWN = 10
 # Statuses of a reminder that is out or on its way.
 PENDING = [EmailLog.Status.QUEUED, EmailLog.Status.SENDING]
 
@@ -64,14 +61,18 @@ class Skip:
     reason: SkipReason
     on: date | None = None
 
-    def __str__(self):
-        detail = {
+    @property
+    def detail(self) -> str:
+        """Why it is skipped, in words (the admin's confirmation page shows it in its own column)."""
+        return {
             SkipReason.NOT_STALE: f"contacts confirmed on {_day(self.on)}",
             SkipReason.REMINDED: f"reminded on {_day(self.on)}",
             SkipReason.QUEUED: f"reminder queued on {_day(self.on)}, waiting for the worker",
             SkipReason.NO_PRIMARY: "no Primary Contact",
         }[self.reason]
-        return f"{self.organization_name} ({self.provider_id}): {detail}"
+
+    def __str__(self):
+        return f"{self.organization_name} ({self.provider_id}): {self.detail}"
 
 
 @dataclass
@@ -145,14 +146,18 @@ def _candidates(organizations, now):
 
 
 def _batch(ids, now):
-    """The due organizations with their rosters, locked (three queries); call inside a transaction.
+    """The due organizations with their rosters (two queries)."""
+    return _with_due(Organization.objects.filter(pk__in=ids), now).select_related("contacts_confirmed_by").with_roster()
+
+
+def _lock(ids) -> None:
+    """Lock the batch's organizations; call inside a transaction, before reading them with _batch.
 
     The lock comes first, in its own query, so the annotations are read after
     any other run holding these organizations has committed: an organization
     that another run (or the admin) reminded meanwhile is not queued a second one.
     """
     list(Organization.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-    return _with_due(Organization.objects.filter(pk__in=ids), now).select_related("contacts_confirmed_by").with_roster()
 
 
 def reminder_context(organization: Organization) -> dict:
@@ -187,17 +192,19 @@ def reminders_send(*, organizations=None, stale_only: bool = True, dry_run: bool
         else:
             due_ids.append(candidate[0])
     for start in range(0, len(due_ids), BATCH_SIZE):
+        ids = due_ids[start : start + BATCH_SIZE]
+        if dry_run:  # reads only: no lock, no transaction
+            for organization in _batch(ids, now):
+                _reminder_prepare(organization, result, stale_only=stale_only, dry_run=True)
+            continue
         with transaction.atomic():
-            batch = _batch(due_ids[start : start + BATCH_SIZE], now)
-            logs = [
-                _reminder_prepare(organization, result, stale_only=stale_only, dry_run=dry_run)
-                for organization in batch
-            ]
+            _lock(ids)
+            logs = [_reminder_prepare(organization, result, stale_only=stale_only) for organization in _batch(ids, now)]
             emails_queue([log for log in logs if log])
     return result
 
 
-def _reminder_prepare(organization, result, *, stale_only, dry_run) -> EmailLog | None:
+def _reminder_prepare(organization, result, *, stale_only, dry_run=False) -> EmailLog | None:
     """The organization's reminder, written (and counted as queued); or None, with the skip (or a dry run's "due")."""
     skip = _skip(
         organization.pk,
@@ -228,27 +235,3 @@ def _reminder_prepare(organization, result, *, stale_only, dry_run) -> EmailLog 
         context=reminder_context(organization),
         organization=organization,
     )
-
-
-def _names(items) -> str:
-    shown = ", ".join(str(item) for item in items[:NAMES_SHOWN])
-    more = len(items) - NAMES_SHOWN
-    return f"{shown} and {more} more" if more > 0 else shown
-
-
-REMINDERS_QUEUED = "Queued the update reminder to {count} (the worker sends them within a minute): {names}."
-REMINDERS_SKIPPED = "Skipped {count}: {names}."
-
-
-@admin.action(description="Send the update reminder now", permissions=["change"])
-def send_update_reminder_action(modeladmin, request, queryset):
-    """Staff ask for it, so fresh contacts are reminded too; the interval still holds."""
-    result = reminders_send(organizations=queryset, stale_only=False)
-    if result.queued:
-        modeladmin.message_user(
-            request, REMINDERS_QUEUED.format(count=len(result.queued), names=_names(result.queued)), messages.SUCCESS
-        )
-    if result.skipped:
-        modeladmin.message_user(
-            request, REMINDERS_SKIPPED.format(count=len(result.skipped), names=_names(result.skipped)), messages.WARNING
-        )
