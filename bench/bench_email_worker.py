@@ -23,6 +23,7 @@ from django.urls import reverse
 
 from bench.throwaway import throwaway_database
 from contacts import services
+from contacts.forms import LISTED
 from contacts.models import EmailLog, Role
 from pars.mailservers import hung_mail_server, smtp_sink
 
@@ -106,7 +107,7 @@ def _handover_timings(client, organization, people):
         to = people[1] if primary == people[0] else people[0]
         client.force_login(primary)
         started = time.perf_counter()
-        response = client.post(url, {"person": to.pk, "confirm": "1", "keep_as_staff": "on"})
+        response = client.post(url, {"who": LISTED, "person": to.pk, "confirm": "1", "keep_as_staff": "on"})
         timings.append(time.perf_counter() - started)
         assert response.status_code == 302, response.status_code
     return timings

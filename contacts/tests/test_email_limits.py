@@ -39,7 +39,13 @@ def test_adding_and_removing_the_same_outsider_five_times_invites_them_three_tim
     for _ in range(5):
         response = client.post(
             reverse("contacts:contact_add", args=[organization.pk]),
-            {"email": "outsider@example.org", "role": Role.STAFF, "first_name": "Out", "last_name": "Sider"},
+            {
+                "email": "outsider@example.org",
+                "role": Role.STAFF,
+                "first_name": "Out",
+                "last_name": "Sider",
+                "confirm": "1",
+            },
         )
         assert response.status_code == 302
         role = organization.roles.get(person__email="outsider@example.org")
@@ -54,7 +60,7 @@ def test_the_page_does_not_claim_an_invitation_the_limit_held_back(client, setti
     client.force_login(organization.primary_contact)
     response = client.post(
         reverse("contacts:contact_add", args=[organization.pk]),
-        {"email": "nia@example.org", "role": Role.STAFF, "first_name": "Nia", "last_name": "Long"},
+        {"email": "nia@example.org", "role": Role.STAFF, "first_name": "Nia", "last_name": "Long", "confirm": "1"},
         follow=True,
     )
     [message] = [str(m) for m in response.context["messages"]]

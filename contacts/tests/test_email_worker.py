@@ -20,6 +20,7 @@ from django.urls import reverse
 from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.emails import WORKER_STOPPED
+from contacts.forms import LISTED
 from contacts.models import EmailLog, Role
 from contacts.tests.factories import OrganizationFactory
 from pars.mailservers import hung_mail_server, smtp_sink
@@ -176,7 +177,8 @@ def test_hand_over_answers_at_once_with_a_hung_mail_server_and_never_calls_it(cl
     services.role_assign(organization=organization, person=jane, role=Role.STAFF, by=None)
     client.force_login(organization.primary_contact)
     url = reverse("contacts:primary_transfer", args=[organization.pk])
-    response, took = timed_post(client, url, {"person": jane.pk, "confirm": "1", "keep_as_staff": "on"})
+    data = {"who": LISTED, "person": jane.pk, "confirm": "1", "keep_as_staff": "on"}
+    response, took = timed_post(client, url, data)
     assert response.status_code == 302
     assert took < EMAIL_TIMEOUT, f"the page took {took:.1f} s"
     assert hung.accepted == [], "the request never connected to the mail server"
@@ -187,7 +189,7 @@ def test_add_contact_answers_at_once_with_a_hung_mail_server(client, hung):
     organization = OrganizationFactory()
     client.force_login(organization.primary_contact)
     url = reverse("contacts:contact_add", args=[organization.pk])
-    data = {"email": "nia@example.org", "role": Role.STAFF, "first_name": "Nia", "last_name": "Long"}
+    data = {"email": "nia@example.org", "role": Role.STAFF, "first_name": "Nia", "last_name": "Long", "confirm": "1"}
     response, took = timed_post(client, url, data)
     assert response.status_code == 302
     assert took < EMAIL_TIMEOUT
