@@ -450,8 +450,7 @@ class EmailLogAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "claimed_until",
         "sent_at",
-        "body_text",
-    ]
+    ]  # Not the body: an invitation or reset email holds a live set-password link.
     actions = [resend_failed_emails]
 
     def has_resend_permission(self, request):
