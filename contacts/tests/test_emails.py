@@ -397,3 +397,19 @@ def test_reviewer_is_not_offered_the_resend_action(client, settings):
     assert changelist.context["action_form"] is None
     resend_action(client, [failed])
     assert EmailLog.objects.get(pk=failed.pk).status == EmailLog.Status.FAILED
+
+
+def test_the_email_logs_admin_page_never_shows_a_live_set_password_link(client):
+    person = UserFactory()
+    log = email_send(
+        kind=EmailLog.Kind.PASSWORD_RESET,
+        to=person,
+        subject="Reset",
+        template="password_reset",
+        context={"reset_url": "https://example.org/reset/live-token/", "user": person},
+    )
+    assert "live-token" in log.body_text
+    client.force_login(cme_staff(REVIEWERS))
+    page = client.get(reverse("admin:contacts_emaillog_change", args=[log.pk]))
+    assert page.status_code == 200
+    assert "live-token" not in page.content.decode()
