@@ -232,6 +232,9 @@ class EmailKind(models.TextChoices):
     PRIMARY_HANDOVER = "primary_handover", "Primary contact hand-over"
     REMINDER = "reminder", "Update reminder"
     PASSWORD_RESET = "password_reset", "Password reset"
+    ROLE_ADDED = "role_added", "Role given"
+    ROLE_REMOVED = "role_removed", "Role removed"
+    DETAILS_CHANGED = "details_changed", "Details changed"
 
 
 class EmailStatus(models.TextChoices):

@@ -27,6 +27,13 @@ from django.utils.http import urlsafe_base64_encode
 
 from contacts.emails import absolute_url, email_send
 from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
+from contacts.notices import (
+    NOTICED_FIELDS,
+    details_changed_notify,
+    details_changes,
+    role_added_notify,
+    role_removed_notify,
+)
 
 User = get_user_model()
 
@@ -118,7 +125,8 @@ def organization_create(*, primary: User, by: User | None = None, **fields) -> O
     """Create an organization together with its Primary Contact, in one transaction."""
     with transaction.atomic():
         organization = _save(Organization(**fields), by)
-        change = _role_create(organization=organization, person=primary, role=Role.PRIMARY, by=by)
+        # No role notice: CME staff welcome the primary of a new organization (the new-primary queue).
+        change = _role_create(organization=organization, person=primary, role=Role.PRIMARY, by=by, notify=False)
     return OrganizationCreated(organization=organization, invited=change.invited)
 
 
@@ -163,11 +171,17 @@ def person_get_or_create(*, email: str, by: User | None = None, **details) -> Pe
 
 
 def person_update(*, person: User, by: User | None, **details) -> User:
-    """Change a contact's details (name, credentials, job title, phone), recording who did."""
+    """Change a contact's details (name, credentials, job title, phone), recording who did.
+
+    Someone else's change is told to the person: what changed and who changed it.
+    """
+    before = {name: getattr(person, name) for name in NOTICED_FIELDS if name in details}
     for name, value in details.items():
         setattr(person, name, value)
     with transaction.atomic():
-        return _save(person, by)
+        _save(person, by)
+        details_changed_notify(person=person, changes=details_changes(before, person), by=by)
+    return person
 
 
 def _person(*, to: User | None, email: str | None, details: Mapping | None, by: User | None) -> PersonResult:
@@ -180,7 +194,9 @@ def _person(*, to: User | None, email: str | None, details: Mapping | None, by: 
 # Roles ------------------------------------------------------------------------------------
 
 
-def _role_create(*, organization: Organization, person: User, role: str, by: User | None) -> RoleChange:
+def _role_create(
+    *, organization: Organization, person: User, role: str, by: User | None, notify: bool = True
+) -> RoleChange:
     """Insert one role row, and invite the person if it is their first access; the caller holds the lock."""
     conflict = _conflict(organization, person, role)
     if conflict:
@@ -196,7 +212,11 @@ def _role_create(*, organization: Organization, person: User, role: str, by: Use
         raise ValidationError(
             _conflict(organization, person, role) or "That role changed meanwhile; try again."
         ) from None
-    return RoleChange(contact_role=contact_role, invited=_invite(contact_role, first_access=first_access, by=by))
+    invited = _invite(contact_role, first_access=first_access, by=by)
+    if notify and by is not None and not first_access:
+        # The invitation already names the role; anyone else hears of it in a notice.
+        role_added_notify(contact_role=contact_role, by=by)
+    return RoleChange(contact_role=contact_role, invited=invited)
 
 
 def _conflict(organization: Organization, person: User, role: str) -> str | None:
@@ -316,6 +336,8 @@ def _holder_remove(*, organization: Organization, role: str, replacing_with: Use
     if current:
         current._history_user = by
         current.delete()
+        if by is not None:
+            role_removed_notify(contact_role=current, by=by)
 
 
 def role_remove(*, contact_role: ContactRole, by: User | None) -> None:
@@ -326,6 +348,8 @@ def role_remove(*, contact_role: ContactRole, by: User | None) -> None:
         _lock(contact_role.organization)
         contact_role._history_user = by
         contact_role.delete()
+        if by is not None:
+            role_removed_notify(contact_role=contact_role, by=by)
 
 
 def primary_contact_transfer(
@@ -362,7 +386,8 @@ def primary_contact_transfer(
         invited = _invite(current, first_access=first_access, by=by)
         _handover_notify(organization=organization, previous=previous, new=new, by=by)
         if keep_previous_as_staff:
-            _role_create(organization=organization, person=previous, role=Role.STAFF, by=by)
+            # The hand-over email already tells them; no second notice for the Staff role.
+            _role_create(organization=organization, person=previous, role=Role.STAFF, by=by, notify=False)
     return Handover(
         contact_role=current,
         previous=previous,
