@@ -197,6 +197,24 @@ class UnfilledRoleFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RequiredContactsFilter(admin.SimpleListFilter):
+    title = "required contacts"
+    parameter_name = "required"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("missing", "A required role is not filled"),
+            ("incomplete", "Incomplete (a required role missing, or not confirmed)"),
+            ("complete", "Complete"),
+        ]
+
+    def queryset(self, request, queryset):
+        filters = {"missing": "missing_required", "incomplete": "incomplete", "complete": "complete"}
+        if self.value() in filters:
+            return getattr(queryset, filters[self.value()])()
+        return queryset
+
+
 def _export_action(name: str, rows, description: str):
     """An action downloading one list as CSV; exporting is viewing, so reviewers may."""
 
@@ -239,8 +257,15 @@ class OrganizationAdmin(StaffModelAdmin):
         "published",
         "confirmed",
         "unfilled",
+        "completeness",
     ]
-    list_filter = ["accreditation_status", "accreditor", ContactsConfirmedFilter, UnfilledRoleFilter]
+    list_filter = [
+        "accreditation_status",
+        "accreditor",
+        ContactsConfirmedFilter,
+        UnfilledRoleFilter,
+        RequiredContactsFilter,
+    ]
     search_fields = [
         "name",
         "provider_id",
@@ -311,6 +336,14 @@ class OrganizationAdmin(StaffModelAdmin):
         roles = organization.unfilled_roles()
         names = ", ".join(role.label for role in roles)
         return format_html("<strong>{}</strong>{}", len(roles), f": {names}" if roles else "")
+
+    @admin.display(description="Complete")
+    def completeness(self, organization):
+        """Complete, or what is missing: the required roles nobody holds ("Needed"), a stale confirmation."""
+        missing = [f"Needed: {role.label}" for role in organization.missing_required_roles()]
+        if organization.contacts_are_stale:
+            missing.append("not confirmed")
+        return "; ".join(missing) if missing else "Complete"
 
     # Adding: the organization comes with its Primary Contact
 

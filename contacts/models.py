@@ -67,6 +67,15 @@ def stale_before():
     return timezone.now() - timedelta(days=settings.CONTACTS_CONFIRM_PERIOD_DAYS)
 
 
+def required_roles() -> list[Role]:
+    """The roles each organization must fill besides the Primary Contact (CONTACTS_REQUIRED_ROLES)."""
+    return [Role(role) for role in settings.CONTACTS_REQUIRED_ROLES if role != Role.PRIMARY]
+
+
+def _lacks(role) -> Q:
+    return ~Q(pk__in=ContactRole.objects.filter(role=role).values("organization"))
+
+
 class OrganizationQuerySet(models.QuerySet):
     def for_user(self, user):
         """The organizations this person may see on the site.
@@ -92,6 +101,23 @@ class OrganizationQuerySet(models.QuerySet):
 
     def stale(self):
         return self.filter(Q(contacts_confirmed_at__isnull=True) | Q(contacts_confirmed_at__lt=stale_before()))
+
+    def missing_required(self):
+        """Organizations with at least one required role unfilled."""
+        conditions = [_lacks(role) for role in required_roles()]
+        if not conditions:
+            return self.none()
+        condition = conditions[0]
+        for other in conditions[1:]:
+            condition |= other
+        return self.filter(condition)
+
+    def complete(self):
+        """Every required role filled and the contacts confirmed within the period."""
+        return self.exclude(pk__in=self.missing_required().values("pk")).exclude(pk__in=self.stale().values("pk"))
+
+    def incomplete(self):
+        return self.exclude(pk__in=self.complete().values("pk"))
 
     def in_directory(self):
         return self.filter(listed_in_directory=True, accreditation_status__in=ACCREDITED_STATUSES)
@@ -186,6 +212,16 @@ class Organization(models.Model):
     def unfilled_roles(self):
         held = {r.role for r in self.roles.all()}
         return [role for role in Role if role not in held and role != Role.PRIMARY]
+
+    def missing_required_roles(self) -> list[Role]:
+        """The required roles nobody holds (reads the roster, so with_roster serves it)."""
+        held = {r.role for r in self.roles.all()}
+        return [role for role in required_roles() if role not in held]
+
+    @property
+    def is_complete(self) -> bool:
+        """Every required role filled and the contacts confirmed within the period."""
+        return not self.missing_required_roles() and not self.contacts_are_stale
 
     @property
     def contacts_are_stale(self):

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from contacts.emails import absolute_url, email_prepare, emails_queue
-from contacts.models import ROLE_PURPOSES, EmailLog, Organization, Role
+from contacts.models import ROLE_PURPOSES, EmailLog, Organization, Role, required_roles
 
 SUBJECT = "It's time to update your contact information"
 # Organizations handled per batch (and per transaction): a lock, one SELECT of
@@ -168,7 +168,12 @@ def reminder_context(organization: Organization) -> dict:
         "confirmed_by": organization.contacts_confirmed_by,
         "period_days": settings.CONTACTS_CONFIRM_PERIOD_DAYS,
         "roles": [
-            {"label": role.label, "purpose": ROLE_PURPOSES[role], "holders": organization.holders(role)}
+            {
+                "label": role.label,
+                "purpose": ROLE_PURPOSES[role],
+                "holders": organization.holders(role),
+                "required": role in required_roles(),
+            }
             for role in Role
         ],
     }

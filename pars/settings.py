@@ -224,6 +224,8 @@ HEALTHZ_EMAIL_MAX_AGE_SECONDS = env.int("HEALTHZ_EMAIL_MAX_AGE_SECONDS", default
 
 CONTACTS_CONFIRM_PERIOD_DAYS = env.int("CONTACTS_CONFIRM_PERIOD_DAYS", default=365)
 CONTACTS_REMINDER_INTERVAL_DAYS = env.int("CONTACTS_REMINDER_INTERVAL_DAYS", default=30)
+# Roles every organization must fill besides the Primary Contact; "complete" needs them and a current confirmation.
+CONTACTS_REQUIRED_ROLES = env.list("CONTACTS_REQUIRED_ROLES", default=["billing", "ceo"])
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
