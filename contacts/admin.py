@@ -5,6 +5,8 @@ holder per singular role) and saves through contacts.services, like the site.
 The list reads the fallbacks from the Organization methods, never recomputes them.
 """
 
+from datetime import timedelta
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -215,6 +217,39 @@ class RequiredContactsFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PrimaryChangedFilter(admin.SimpleListFilter):
+    title = "primary changed"
+    parameter_name = "primary_changed"
+    DAYS = (7, 30, 90)
+
+    def lookups(self, request, model_admin):
+        return [
+            ("not_welcomed", "New primary not yet welcomed"),
+            *[(str(days), f"Primary changed in the last {days} days") for days in self.DAYS],
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "not_welcomed":
+            return queryset.primary_not_welcomed()
+        if self.value() in {str(days) for days in self.DAYS}:
+            return queryset.primary_changed_since(timezone.now() - timedelta(days=int(self.value())))
+        return queryset
+
+
+WELCOMED = "Marked as welcomed by you: {count}."
+ALREADY_WELCOMED = "Already welcomed, left as they were: {names}."
+
+
+@admin.action(description="Mark the new primary contact as welcomed", permissions=["change"])
+def mark_primary_welcomed(modeladmin, request, queryset):
+    result = services.primary_welcome_record(organizations=list(queryset), by=request.user)
+    if result.welcomed:
+        modeladmin.message_user(request, WELCOMED.format(count=len(result.welcomed)), messages.SUCCESS)
+    if result.skipped:
+        names = ", ".join(organization.name for organization in result.skipped)
+        modeladmin.message_user(request, ALREADY_WELCOMED.format(names=names), messages.WARNING)
+
+
 def _export_action(name: str, rows, description: str):
     """An action downloading one list as CSV; exporting is viewing, so reviewers may."""
 
@@ -265,6 +300,7 @@ class OrganizationAdmin(StaffModelAdmin):
         ContactsConfirmedFilter,
         UnfilledRoleFilter,
         RequiredContactsFilter,
+        PrimaryChangedFilter,
     ]
     search_fields = [
         "name",
@@ -293,7 +329,13 @@ class OrganizationAdmin(StaffModelAdmin):
     ]
     readonly_fields = ["contacts_confirmed_at", "contacts_confirmed_by"]
     inlines = [ContactRoleInline]
-    actions = [export_newsletter_list, export_invoice_list, export_directory_list, send_update_reminder_action]
+    actions = [
+        export_newsletter_list,
+        export_invoice_list,
+        export_directory_list,
+        send_update_reminder_action,
+        mark_primary_welcomed,
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_roster()

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -119,6 +119,19 @@ class OrganizationQuerySet(models.QuerySet):
     def incomplete(self):
         return self.exclude(pk__in=self.complete().values("pk"))
 
+    def primary_changed_since(self, moment):
+        """Organizations whose Primary Contact took the role at or after `moment` (or was created then)."""
+        return self.filter(
+            pk__in=ContactRole.objects.filter(role=Role.PRIMARY, assigned_at__gte=moment).values("organization")
+        )
+
+    def primary_not_welcomed(self):
+        """Organizations whose current Primary Contact CME staff have not welcomed since they took the role."""
+        later = ContactRole.objects.filter(organization=OuterRef("pk"), role=Role.PRIMARY).filter(
+            Q(assigned_at__gt=OuterRef("primary_welcomed_at")) | Q(organization__primary_welcomed_at__isnull=True)
+        )
+        return self.filter(Exists(later))
+
     def in_directory(self):
         return self.filter(listed_in_directory=True, accreditation_status__in=ACCREDITED_STATUSES)
 
@@ -148,6 +161,11 @@ class Organization(models.Model):
     contacts_confirmed_at = models.DateTimeField("contacts last confirmed", null=True, blank=True)
     contacts_confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # CME staff contact every newly designated Primary Contact: who did, and when (History shows it).
+    primary_welcomed_at = models.DateTimeField("new primary contact welcomed", null=True, blank=True, editable=False)
+    primary_welcomed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     # Lower-case, accent-free "name city", kept by save(); the directory searches it.
     search_text = models.CharField(max_length=310, editable=False, default="")

@@ -146,6 +146,36 @@ def contacts_confirm(*, organization: Organization, by: User) -> Organization:
         return _save(organization, by)
 
 
+@dataclass(frozen=True)
+class Welcomed:
+    """Organizations whose new Primary Contact was marked welcomed, and those skipped (already welcomed)."""
+
+    welcomed: list[Organization]
+    skipped: list[Organization]
+
+
+def primary_welcome_record(*, organizations: Sequence[Organization], by: User) -> Welcomed:
+    """Record that `by` (CME staff) contacted each organization's new Primary Contact, now.
+
+    An organization whose current primary was already welcomed is left as it is.
+    """
+    welcomed, skipped = [], []
+    with transaction.atomic():
+        due = set(
+            Organization.objects.filter(pk__in=[o.pk for o in organizations])
+            .primary_not_welcomed()
+            .values_list("pk", flat=True)
+        )
+        for organization in Organization.objects.select_for_update().filter(pk__in=[o.pk for o in organizations]):
+            if organization.pk not in due:
+                skipped.append(organization)
+                continue
+            organization.primary_welcomed_at = timezone.now()
+            organization.primary_welcomed_by = by
+            welcomed.append(_save(organization, by))
+    return Welcomed(welcomed=welcomed, skipped=skipped)
+
+
 # People -----------------------------------------------------------------------------------
 
 
