@@ -13,17 +13,19 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Value, When
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from contacts import exports, services
+from contacts import exports, reporting, services
 from contacts.emails import emails_resend
-from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, stale_before
+from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, required_roles, stale_before
 from contacts.reminder_action import send_update_reminder_action
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED, PRIMARY_ROLE_FIXED, RosterRow
 from pars.admin import BadLookupSafeChangeList, StaffModelAdmin, is_database_id
@@ -470,6 +472,38 @@ class OrganizationAdmin(StaffModelAdmin):
             # was loaded. The change form's transaction is rolled back; say so instead of a 500.
             self.message_user(request, ROSTER_NOT_SAVED.format(error=" ".join(error.messages)), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    # The Reporting-year page: the yearly cycle as counts, charts and a CSV
+
+    def get_urls(self):
+        reporting = path(
+            "reporting-year/",
+            self.admin_site.admin_view(self.reporting_year_view),
+            name="contacts_organization_reporting_year",
+        )
+        return [reporting, *super().get_urls()]
+
+    def reporting_year_view(self, request):
+        """For every CME staff member who may view organizations, reviewers included; ?csv=1 downloads the
+        organizations not yet confirmed."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        year = reporting.reporting_year(request.GET.get("year"))
+        if request.GET.get("csv"):
+            rows = exports.not_confirmed_rows(reporting.not_confirmed(year))
+            return exports.csv_response(f"not-confirmed-{year}", rows, exports.not_confirmed_columns())
+        result = reporting.report(year)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reporting year {year}",
+            "opts": self.model._meta,
+            "report": result,
+            "weekly": reporting.weekly_chart(result.weeks),
+            "shares": reporting.share_chart(result.shares),
+            "years": list(range(timezone.localdate().year, timezone.localdate().year - 5, -1)),
+            "required_roles": required_roles(),
+        }
+        return TemplateResponse(request, "admin/contacts/organization/reporting_year.html", context)
 
     # History: the organization's, with its roster's
 

@@ -13,7 +13,7 @@ import re
 from django.http import HttpResponse
 from django.utils import timezone
 
-from contacts.models import Organization, Role
+from contacts.models import Organization, Role, required_roles
 
 # A mail merge needs the name in parts and the postal address; staff filter by status.
 COLUMNS = [
@@ -108,11 +108,37 @@ def directory_rows(organizations) -> list[list[str]]:
     )
 
 
-def csv_response(name: str, rows: list[list[str]]) -> HttpResponse:
+def not_confirmed_columns() -> list[str]:
+    columns = ["Organization", "Provider ID", "Last confirmed", "Primary Contact", "Primary Contact email"]
+    for role in required_roles():
+        columns += [role.label, f"{role.label} email"]
+    return columns
+
+
+NEEDED_NOBODY = "Needed: nobody"
+
+
+def not_confirmed_rows(organizations) -> list[list[str]]:
+    """The organizations not yet confirmed this reporting year: their primary and each required role."""
+    rows = []
+    for organization in organizations:
+        confirmed = organization.contacts_confirmed_at
+        row = [
+            organization.name,
+            organization.provider_id,
+            f"{timezone.localdate(confirmed)}" if confirmed else "never",
+        ]
+        for person in [organization.primary_contact, *(organization.holder(role) for role in required_roles())]:
+            row += [person.get_full_name() if person else NEEDED_NOBODY, person.email if person else ""]
+        rows.append([_cell(value) for value in row])
+    return rows
+
+
+def csv_response(name: str, rows: list[list[str]], columns: list[str] = COLUMNS) -> HttpResponse:
     """A CSV download, with a byte-order mark so that spreadsheets read accents right."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     writer.writerows(rows)
     filename = f"{name}-{timezone.localdate():%Y-%m-%d}.csv"
     return HttpResponse(

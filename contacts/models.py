@@ -281,6 +281,27 @@ class ContactRole(models.Model):
         return f"{self.person} — {self.get_role_display()} at {self.organization}"
 
 
+class Confirmation(models.Model):
+    """One confirmation that an organization's contacts are current: kept every year, not only the latest.
+
+    contacts_confirm writes it with the organization's contacts_confirmed_at; the
+    Reporting-year page counts them per year and per week.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="confirmations")
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-confirmed_at", "-pk"]
+        indexes = [models.Index(fields=["confirmed_at", "organization"])]
+
+    def __str__(self):
+        return f"{self.organization} confirmed on {self.confirmed_at:%Y-%m-%d}"
+
+
 class EmailKind(models.TextChoices):
     INVITATION = "invitation", "System access granted"
     PRIMARY_HANDOVER = "primary_handover", "Primary contact hand-over"

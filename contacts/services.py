@@ -26,7 +26,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from contacts.emails import absolute_url, email_send
-from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
+from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, Confirmation, ContactRole, EmailLog, Organization, Role
 from contacts.notices import (
     NOTICED_FIELDS,
     details_changed_notify,
@@ -143,6 +143,9 @@ def contacts_confirm(*, organization: Organization, by: User) -> Organization:
         organization = _lock(organization)
         organization.contacts_confirmed_at = timezone.now()
         organization.contacts_confirmed_by = by
+        Confirmation.objects.create(
+            organization=organization, confirmed_by=by, confirmed_at=organization.contacts_confirmed_at
+        )
         return _save(organization, by)
 
 
