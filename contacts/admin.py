@@ -501,7 +501,7 @@ class OrganizationAdmin(StaffModelAdmin):
             "weekly": reporting.weekly_chart(result.weeks),
             "shares": reporting.share_chart(result.shares),
             "years": list(range(timezone.localdate().year, timezone.localdate().year - 5, -1)),
-            "required_roles": required_roles(),
+            "required_roles": [role.label for role in required_roles()],
         }
         return TemplateResponse(request, "admin/contacts/organization/reporting_year.html", context)
 
