@@ -56,11 +56,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField("CME staff", default=False, help_text="May sign in to the admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    email_bouncing_since = models.DateTimeField(
+        "email bouncing since",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The mail provider reported a hard bounce; cleared when the address is corrected.",
+    )
     session_version = models.PositiveIntegerField(
         default=0, editable=False, help_text="Raised to sign the person out of every session they have."
     )
 
-    history = HistoricalRecords(excluded_fields=["password", "last_login", "session_version"])
+    history = HistoricalRecords(excluded_fields=["password", "last_login", "session_version", "email_bouncing_since"])
 
     objects = UserManager()
 
@@ -84,6 +91,19 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email)
+
+    def save(self, *args, **kwargs):
+        # A corrected address is no longer the one that bounced (one query, only while flagged).
+        corrected = (
+            self.email_bouncing_since
+            and self.pk
+            and type(self).objects.filter(pk=self.pk).exclude(email__iexact=self.email).exists()
+        )
+        if corrected:
+            self.email_bouncing_since = None
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "email_bouncing_since"}
+        super().save(*args, **kwargs)
 
     def get_session_auth_hash(self):
         """Django's check that a session still belongs to this person, also broken by a new session_version.

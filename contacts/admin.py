@@ -361,7 +361,10 @@ class OrganizationAdmin(StaffModelAdmin):
 
     @admin.display(description="Billing")
     def billing(self, organization):
-        return _with_fallback(*organization.invoice_recipient(), missing=Role.BILLING)
+        recipient = organization.invoice_recipient()
+        if recipient.is_fallback and recipient.person:
+            return f"{recipient.person} ({recipient.reason})"
+        return _with_fallback(*recipient, missing=Role.BILLING)
 
     @admin.display(description="Website")
     def published(self, organization):

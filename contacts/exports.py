@@ -33,9 +33,9 @@ COLUMNS = [
     "ZIP code",
 ]
 # The role column when the list falls back to the Primary Contact.
-FALLBACK_ROLE = "{role} (no {missing})"
-INVOICE_FALLBACK_ROLE = FALLBACK_ROLE.format(role=Role.PRIMARY.label, missing=Role.BILLING.label.lower())
-DIRECTORY_FALLBACK_ROLE = FALLBACK_ROLE.format(role=Role.PRIMARY.label, missing=Role.WEBSITE.label.lower())
+FALLBACK_ROLE = "{role} ({missing})"
+INVOICE_FALLBACK_ROLE = FALLBACK_ROLE.format(role=Role.PRIMARY.label, missing=f"no {Role.BILLING.label.lower()}")
+DIRECTORY_FALLBACK_ROLE = FALLBACK_ROLE.format(role=Role.PRIMARY.label, missing=f"no {Role.WEBSITE.label.lower()}")
 
 # A spreadsheet runs a cell that starts with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -96,8 +96,17 @@ def _recipient_rows(organizations, recipient, role_label, fallback_label) -> lis
 
 
 def invoice_rows(organizations) -> list[list[str]]:
-    """The invoice list: the Billing Contact, else the Primary Contact, marked as such."""
-    return _recipient_rows(organizations, Organization.invoice_recipient, Role.BILLING.label, INVOICE_FALLBACK_ROLE)
+    """The invoice list: the Billing Contact, else the Primary Contact, else the CEO Contact (past bouncing
+    addresses), the role column saying which fallback was used and why."""
+    rows = []
+    for organization in _with_roster(organizations):
+        recipient = organization.invoice_recipient()
+        if recipient.person is None:
+            continue
+        role = Role(recipient.role).label
+        label = FALLBACK_ROLE.format(role=role, missing=recipient.reason) if recipient.is_fallback else role
+        rows.append(_row(organization, label, recipient.person))
+    return rows
 
 
 def directory_rows(organizations) -> list[list[str]]:

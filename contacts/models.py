@@ -1,5 +1,6 @@
 import unicodedata
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -65,6 +66,20 @@ def search_normalize(text: str) -> str:
 def stale_before():
     """Confirmations older than this are stale."""
     return timezone.now() - timedelta(days=settings.CONTACTS_CONFIRM_PERIOD_DAYS)
+
+
+class _Recipient(NamedTuple):
+    person: object
+    is_fallback: bool
+
+
+class InvoiceRecipient(_Recipient):
+    """(person, is_fallback), the fallback's reason in words ("" for the Billing Contact) and the role used."""
+
+    def __new__(cls, person, reason: str = "", role=None):
+        recipient = super().__new__(cls, person, bool(reason))
+        recipient.reason, recipient.role = reason, role
+        return recipient
 
 
 def required_roles() -> list[Role]:
@@ -217,10 +232,22 @@ class Organization(models.Model):
         """Official communications and newsletters go to the Primary Contact."""
         return self.holder(Role.PRIMARY)
 
-    def invoice_recipient(self):
-        """(person, is_fallback): the Billing Contact, else the Primary Contact."""
-        billing = self.holder(Role.BILLING)
-        return (billing, False) if billing else (self.primary_contact, True)
+    def invoice_recipient(self) -> InvoiceRecipient:
+        """(person, is_fallback): the Billing Contact, else the Primary Contact, else the CEO Contact,
+        passing over an address that bounces; .reason says why in words ("no billing contact",
+        "Billing Contact's email bounces", ...). When every address bounces, the first one held."""
+        reasons, held = [], []
+        for role in (Role.BILLING, Role.PRIMARY, Role.CEO):
+            person = self.holder(role)
+            if person is None:
+                reasons.append(f"no {role.label.lower()}")
+            elif person.email_bouncing_since:
+                reasons.append(f"{role.label}'s email bounces")
+                held.append((person, role))
+            else:
+                return InvoiceRecipient(person, "; ".join(reasons), role)
+        person, role = held[0] if held else (None, None)
+        return InvoiceRecipient(person, "; ".join([*reasons, "every address bounces"]), role)
 
     def published_contact(self):
         """(person, is_fallback): the Website Contact, else the Primary Contact."""

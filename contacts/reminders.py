@@ -38,6 +38,7 @@ class SkipReason(models.TextChoices):
     REMINDED = "reminded", "already reminded within the interval"
     QUEUED = "queued", "reminder queued, waiting for the worker"
     NO_PRIMARY = "no_primary", "no Primary Contact"
+    BOUNCING = "bouncing", "the Primary Contact's email bounces"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Skip:
             SkipReason.REMINDED: f"reminded on {_day(self.on)}",
             SkipReason.QUEUED: f"reminder queued on {_day(self.on)}, waiting for the worker",
             SkipReason.NO_PRIMARY: "no Primary Contact",
+            SkipReason.BOUNCING: f"the Primary Contact's email bounces (since {_day(self.on)})",
         }[self.reason]
 
     def __str__(self):
@@ -228,10 +230,19 @@ def _reminder_prepare(organization, result, *, stale_only, dry_run=False) -> Ema
         result.skipped.append(skip)
         return None
     reminder = Reminder(organization.pk, organization.name, organization.provider_id, primary.email)
-    if dry_run:
+    if primary.email_bouncing_since:
+        bouncing = _local_date(primary.email_bouncing_since)
+        result.skipped.append(
+            Skip(organization.pk, organization.name, organization.provider_id, SkipReason.BOUNCING, bouncing)
+        )
+    elif dry_run:
         result.due.append(reminder)
         return None
-    result.queued.append(reminder)
+    else:
+        result.queued.append(reminder)
+    if dry_run:
+        return None
+    # A bouncing address gets a suppressed log row, which says why (contacts.emails.BOUNCING).
     return email_prepare(
         kind=EmailLog.Kind.REMINDER,
         to=primary,

@@ -503,6 +503,17 @@ def _roster_role_give(organization: Organization, wanted: RosterRow, by: User | 
 # Emails -----------------------------------------------------------------------------------
 
 
+def email_bounce_record(*, email: str, at) -> int:
+    """Mark the person with this address (whatever its case) as bouncing since `at`; the number marked.
+
+    An address already marked keeps its first date.
+    """
+    with transaction.atomic():
+        return User.objects.filter(email__iexact=email.strip(), email_bouncing_since__isnull=True).update(
+            email_bouncing_since=at
+        )
+
+
 def invitation_url(person: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(person.pk))
     token = default_token_generator.make_token(person)

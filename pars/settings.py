@@ -195,6 +195,9 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="PARS contacts <no-reply@cmadocs.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Bounce reports: Postmark's tracking webhook at /anymail/postmark/tracking/, authenticated by basic auth
+# with this "user:password" (set the same in Postmark's webhook URL). Unset: the webhook is not served.
+ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="cme@cmadocs.org")
 # The accreditor whose site this is: its name in the header, page titles and emails.
 ACCREDITOR_NAME = env("ACCREDITOR_NAME", default="California Medical Association")

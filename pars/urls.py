@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -13,6 +14,10 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("contacts.urls")),
 ]
+
+# The mail provider's bounce reports, only with a secret: anymail would accept an unauthenticated one.
+if settings.ANYMAIL["WEBHOOK_SECRET"]:
+    urlpatterns.insert(0, path("anymail/", include("anymail.urls")))
 
 handler404 = "pars.views.page_not_found"
 handler500 = "pars.views.server_error"
