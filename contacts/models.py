@@ -68,6 +68,10 @@ def stale_before():
     return timezone.now() - timedelta(days=settings.CONTACTS_CONFIRM_PERIOD_DAYS)
 
 
+# A Primary Contact is "new" (in CME staff's welcome queue) for this many days after taking the role.
+NEW_PRIMARY_DAYS = 90
+
+
 class _Recipient(NamedTuple):
     person: object
     is_fallback: bool
@@ -141,10 +145,12 @@ class OrganizationQuerySet(models.QuerySet):
         )
 
     def primary_not_welcomed(self):
-        """Organizations whose current Primary Contact CME staff have not welcomed since they took the role."""
-        later = ContactRole.objects.filter(organization=OuterRef("pk"), role=Role.PRIMARY).filter(
-            Q(assigned_at__gt=OuterRef("primary_welcomed_at")) | Q(organization__primary_welcomed_at__isnull=True)
-        )
+        """Organizations whose Primary Contact took the role in the last NEW_PRIMARY_DAYS and CME staff have
+        not welcomed since."""
+        recent = timezone.now() - timedelta(days=NEW_PRIMARY_DAYS)
+        later = ContactRole.objects.filter(
+            organization=OuterRef("pk"), role=Role.PRIMARY, assigned_at__gte=recent
+        ).filter(Q(assigned_at__gt=OuterRef("primary_welcomed_at")) | Q(organization__primary_welcomed_at__isnull=True))
         return self.filter(Exists(later))
 
     def in_directory(self):

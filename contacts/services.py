@@ -14,6 +14,7 @@ dataclass (RoleChange, Handover, ...), which says whether it queued an invitatio
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
@@ -137,11 +138,16 @@ def organization_update(*, organization: Organization, by: User | None, **fields
         return _save(organization, by)
 
 
-def contacts_confirm(*, organization: Organization, by: User) -> Organization:
-    """Record that `by` confirmed the organization's contacts are current, now."""
+def contacts_confirm(*, organization: Organization, by: User, at: datetime | None = None) -> Organization:
+    """Record that `by` confirmed the organization's contacts are current, now (or `at`, for the demo's past years).
+
+    Each confirmation is also kept as a row of its reporting year (Confirmation).
+    """
     with transaction.atomic():
         organization = _lock(organization)
-        organization.contacts_confirmed_at = timezone.now()
+        if at is not None:
+            organization._history_date = at  # the history shows it when it happened
+        organization.contacts_confirmed_at = at or timezone.now()
         organization.contacts_confirmed_by = by
         Confirmation.objects.create(
             organization=organization, confirmed_by=by, confirmed_at=organization.contacts_confirmed_at
