@@ -362,8 +362,10 @@ class OrganizationAdmin(StaffModelAdmin):
     @admin.display(description="Billing")
     def billing(self, organization):
         recipient = organization.invoice_recipient()
-        if recipient.is_fallback and recipient.person:
-            return f"{recipient.person} ({recipient.reason})"
+        if recipient.is_fallback and recipient.person and recipient.role != Role.PRIMARY:
+            return f"{recipient.person} ({recipient.reason})"  # past a bouncing address, to the CEO
+        if recipient.is_fallback and recipient.person and "bounces" in recipient.reason:
+            return f"{recipient.person} (primary — {recipient.reason})"
         return _with_fallback(*recipient, missing=Role.BILLING)
 
     @admin.display(description="Website")

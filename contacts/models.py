@@ -330,6 +330,8 @@ class Confirmation(models.Model):
     class Meta:
         ordering = ["-confirmed_at", "-pk"]
         indexes = [models.Index(fields=["confirmed_at", "organization"])]
+        # Not in the admin: the Reporting-year page reads it under the organizations' view permission.
+        default_permissions = ()
 
     def __str__(self):
         return f"{self.organization} confirmed on {self.confirmed_at:%Y-%m-%d}"

@@ -1,3 +1,4 @@
+from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -15,9 +16,17 @@ urlpatterns = [
     path("", include("contacts.urls")),
 ]
 
-# The mail provider's bounce reports, only with a secret: anymail would accept an unauthenticated one.
+# The mail provider's bounce reports (Postmark's format, only), and only with a secret: anymail would
+# accept unauthenticated ones.
 if settings.ANYMAIL["WEBHOOK_SECRET"]:
-    urlpatterns.insert(0, path("anymail/", include("anymail.urls")))
+    urlpatterns.insert(
+        0,
+        path(
+            "anymail/postmark/tracking/",
+            PostmarkTrackingWebhookView.as_view(),
+            name="postmark_tracking_webhook",
+        ),
+    )
 
 handler404 = "pars.views.page_not_found"
 handler500 = "pars.views.server_error"

@@ -36,6 +36,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-confirmed_at', '-pk'],
+                'default_permissions': (),
                 'indexes': [models.Index(fields=['confirmed_at', 'organization'], name='contacts_co_confirm_70bb6b_idx')],
             },
         ),
