@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from pars.addresses import EmailAddressField, email_canonical
+
 User = get_user_model()
 
 # Only superusers grant access: for everyone else these stay read-only.
@@ -105,18 +107,14 @@ class UserCreationForm(auth_forms.AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "first_name", "last_name", "credentials", "job_title", "phone")
-
-    def clean_email(self):
-        return User.objects.normalize_email(self.cleaned_data["email"].strip())
+        field_classes = {"email": EmailAddressField}
 
 
 class UserChangeForm(auth_forms.UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
-
-    def clean_email(self):
-        return User.objects.normalize_email(self.cleaned_data["email"].strip())
+        field_classes = {"email": EmailAddressField}
 
 
 class HasSetPasswordFilter(admin.SimpleListFilter):
@@ -207,6 +205,14 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     search_fields = ("email", "first_name", "last_name")
     ordering = ("last_name", "first_name", "email")
     actions = [send_invitation]
+
+    def get_search_results(self, request, queryset, search_term):
+        # An address is searched by its canonical form, the one stored: "Jane@Example.ORG" finds jane@example.org.
+        try:
+            search_term = email_canonical(search_term)
+        except ValidationError:
+            pass
+        return super().get_search_results(request, queryset, search_term)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs.setdefault("form_class", IdsChoiceField)

@@ -4,6 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, Pa
 from django.urls import reverse
 
 from accounts.backends import EmailBackend
+from pars.addresses import EmailAddressField, email_lookup_key
 
 User = get_user_model()
 
@@ -19,7 +20,7 @@ CURRENT_PASSWORD_WRONG = "That is not your current password."
 class SignInForm(AuthenticationForm):
     """Email and password. One message for every refusal, so it never tells which rule applied.
 
-    django-axes counts failures per address in lower case (accounts.backends.throttle_username).
+    django-axes counts failures per canonical address (accounts.backends.throttle_username).
     """
 
     error_messages = {**AuthenticationForm.error_messages, "invalid_login": INVALID_LOGIN}
@@ -58,7 +59,7 @@ class LoggedPasswordResetForm(PasswordResetForm):
 
     def get_users(self, email):
         backend = EmailBackend()
-        people = User.objects.filter(email__iexact=email, is_active=True)
+        people = User.objects.filter(email=email_lookup_key(email), is_active=True)
         return (person for person in people if backend.user_can_authenticate(person))
 
     def send_mail(
@@ -94,6 +95,7 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "credentials", "job_title", "phone", "email"]
+        field_classes = {"email": EmailAddressField}
         widgets = {
             "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
             "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
@@ -110,14 +112,14 @@ class ProfileForm(forms.ModelForm):
         self.fields["last_name"].required = True
 
     def clean_email(self):
-        email = User.objects.normalize_email(self.cleaned_data["email"].strip())
-        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+        email = self.cleaned_data["email"]
+        if User.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(EMAIL_TAKEN)
         return email
 
     def email_changed(self) -> bool:
         email = self.cleaned_data.get("email")
-        return bool(email) and email.lower() != (self.initial.get("email") or "").lower()
+        return bool(email) and email != self.initial.get("email")
 
     def clean(self):
         cleaned = super().clean()

@@ -7,7 +7,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.urls import reverse_lazy
 from django.views.generic import UpdateView
 
-from accounts.backends import EmailBackend
+from accounts.backends import EmailBackend, throttle_username
 from accounts.forms import CurrentPasswordChangeForm, LoggedPasswordResetForm, ProfileForm, SignInForm
 from contacts.models import ACCESS_ROLES
 
@@ -72,8 +72,8 @@ class LinkForPeopleWhoMaySignInMixin:
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        # SignInForm hands django-axes the address in lower case.
-        axes_reset(username=form.user.email.lower())
+        # The key django-axes counted this person's failures against.
+        axes_reset(username=throttle_username(self.request, {"username": form.user.email}))
         return response
 
 

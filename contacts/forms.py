@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from contacts.models import Organization, Role
+from pars.addresses import EMAIL_INVALID, EmailAddressField
 
 User = get_user_model()
 
@@ -12,7 +13,6 @@ PERSON_DETAIL_FIELDS = ["first_name", "last_name", "credentials", "job_title", "
 CHOOSE_ONE_PERSON = "Choose someone on the roster or enter an email address, not both."
 CHOOSE_A_PERSON = "Choose someone on the roster or enter the email address of a new contact."
 NEW_PERSON_NEEDS_NAME = "This email address is new to us: enter the person's first and last name too."
-EMAIL_INVALID = "Enter a valid email address."
 
 
 def service_errors_add(form, error) -> None:
@@ -55,7 +55,7 @@ class PersonDetailsForm(forms.Form):
 class ContactAddForm(PersonDetailsForm):
     """A contact by email: a known email only gains the role; a new one is created and invited."""
 
-    email = forms.EmailField(
+    email = EmailAddressField(
         label="Email address",
         error_messages={"invalid": EMAIL_INVALID},
         help_text="If we already know this address, the person keeps their own details and just gains the role.",
@@ -77,7 +77,7 @@ class PersonChooseForm(PersonDetailsForm):
     """
 
     person = forms.ChoiceField(required=False, label="Someone on the roster")
-    email = forms.EmailField(
+    email = EmailAddressField(
         label="Or the email address of someone else",
         required=False,
         error_messages={"invalid": EMAIL_INVALID},
@@ -107,7 +107,7 @@ class PersonChooseForm(PersonDetailsForm):
                 raise forms.ValidationError(CHOOSE_A_PERSON)
             return cleaned
         if email:
-            known = User.objects.filter(email__iexact=email).first()
+            known = User.objects.filter(email=email).first()
             if known:
                 cleaned["person"] = known
             elif not (cleaned.get("first_name") and cleaned.get("last_name")):

@@ -14,7 +14,6 @@ contact_add's role also says whether the email was new (`person_created`).
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +22,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from contacts.emails import absolute_url, email_send
 from contacts.models import ACCESS_ROLES, ContactRole, EmailLog, Organization, Role
+from pars.addresses import email_canonical
 
 User = get_user_model()
 
@@ -32,6 +32,7 @@ ALREADY_PRIMARY = "{person} is already the Primary Contact."
 ROLE_ALREADY_FILLED = "{organization} already has a {role}: {person}. Replace them instead."
 ROLE_ALREADY_HELD = "{person} already holds the {role} role at {organization}."
 NOT_A_ROLE = "“{role}” is not a contact role."
+ROLE_ALREADY_REMOVED = "{person} no longer held the {role} role: someone removed it meanwhile."
 
 
 def _lock(organization: Organization) -> Organization:
@@ -63,23 +64,34 @@ def organization_update(*, organization: Organization, by, **fields) -> Organiza
 
 
 def person_get_or_create(*, email: str, by=None, **details) -> tuple:
-    """The person with this email (whatever its case), else a new one without a password.
+    """The person with this email (in its canonical form), else a new one without a password.
 
-    `by`, who is adding them, is recorded in the new person's history.
+    `by`, who is adding them, is recorded in the new person's history. Two
+    requests creating the same person at once both get them: the insert runs
+    in a savepoint, and the one that meets the unique constraint reads the row
+    the other made.
     """
-    email = (email or "").strip()
     try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError({"email": "Enter a valid email address."}) from None
-    person = User.objects.filter(email__iexact=email).first()
+        email = email_canonical(email)
+    except ValidationError as error:
+        raise ValidationError({"email": error.messages}) from None
+    person = User.objects.filter(email=email).first()
     if person:
         return person, False
     details = {key: value for key, value in details.items() if value is not None}
-    person = User(email=User.objects.normalize_email(email), **details)
+    person = User(email=email, **details)
     person.set_unusable_password()
-    with transaction.atomic():
-        _save(person, by)
+    person._history_user = by
+    # Uniqueness is the database's to check, at the insert: a check before it could be overtaken.
+    person.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            person.save()
+    except IntegrityError:
+        existing = User.objects.filter(email=email).first()
+        if existing is None:
+            raise
+        return existing, False
     return person, True
 
 
@@ -177,11 +189,19 @@ def role_replace(*, organization: Organization, role: str, to, by) -> ContactRol
 
 
 def role_remove(*, contact_role: ContactRole, by) -> None:
-    """Take a role from its holder; their last role gone, their access ends at once."""
+    """Take a role from its holder; their last role gone, their access ends at once.
+
+    A role someone else removed meanwhile is refused with ROLE_ALREADY_REMOVED,
+    read under the organization's lock, so history records the removal once.
+    """
     if contact_role.role == Role.PRIMARY:
         raise ValidationError(PRIMARY_CANNOT_BE_REMOVED)
     with transaction.atomic():
         _lock(contact_role.organization)
+        if not ContactRole.objects.filter(pk=contact_role.pk).exists():
+            raise ValidationError(
+                ROLE_ALREADY_REMOVED.format(person=contact_role.person, role=contact_role.get_role_display())
+            )
         contact_role._history_user = by
         contact_role.delete()
 
@@ -191,7 +211,8 @@ def primary_contact_transfer(*, organization: Organization, to, by) -> ContactRo
 
     The organization's row is locked first, so two hand-overs at the same moment
     run one after the other and end with one primary. The primary row is updated
-    in place: there is never a moment with none or two.
+    in place: there is never a moment with none or two. The returned role's
+    `previous` is the primary it replaced, as read under the lock.
     """
     with transaction.atomic():
         organization = _lock(organization)
@@ -205,6 +226,7 @@ def primary_contact_transfer(*, organization: Organization, to, by) -> ContactRo
         current.assigned_at = timezone.now()
         current._history_user = by
         current.save()
+        current.previous = previous
         _invite(current, organization=organization, first_access=first_access, by=by)
         subject = f"Primary Contact for {organization} changed"
         context = {

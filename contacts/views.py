@@ -405,13 +405,14 @@ class PrimaryTransferView(OrganizationAccessMixin, FormView):
         try:
             with transaction.atomic():
                 new = _person_for(form, by)
-                services.primary_contact_transfer(organization=self.organization, to=new, by=by)
+                handover = services.primary_contact_transfer(organization=self.organization, to=new, by=by)
                 if keep_as_staff:
                     services.role_assign(organization=self.organization, person=previous, role=Role.STAFF, by=by)
         except ValidationError as error:
             service_errors_add(form, error)
             return self.form_invalid(form)
-        messages.success(self.request, PRIMARY_TRANSFERRED.format(new=new, previous=previous))
+        # The previous primary as the hand-over found it: another hand-over may have come first.
+        messages.success(self.request, PRIMARY_TRANSFERRED.format(new=new, previous=handover.previous))
         if not self.still_affiliated():
             messages.info(self.request, SELF_LOST_ACCESS.format(organization=self.organization))
             return redirect("contacts:dashboard")
