@@ -42,7 +42,8 @@ def _invisible(address: str) -> str | None:
     for char in address:
         category = unicodedata.category(char)
         if category in _INVISIBLE_CATEGORIES or (category == "Zs" and char != " "):
-            return unicodedata.name(char, f"U+{ord(char):04X}")
+            name = unicodedata.name(char, "")
+            return name.lower() if name else f"U+{ord(char):04X}"
     return None
 
 
@@ -55,7 +56,7 @@ def email_canonical(address: str) -> str:
     address = (address or "").strip()
     invisible = _invisible(address)
     if invisible:
-        raise ValidationError(EMAIL_INVISIBLE_CHARACTER.format(name=invisible.lower()), code="invisible")
+        raise ValidationError(EMAIL_INVISIBLE_CHARACTER.format(name=invisible), code="invisible")
     try:
         valid = email_validator.validate_email(address, check_deliverability=False)
     except email_validator.EmailNotValidError:
