@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from pars.addresses import EmailAddressField, email_canonical
+from pars.concurrency import ConcurrentEditFormMixin, changes_save
 
 User = get_user_model()
 
@@ -110,7 +111,9 @@ class UserCreationForm(auth_forms.AdminUserCreationForm):
         field_classes = {"email": EmailAddressField}
 
 
-class UserChangeForm(auth_forms.UserChangeForm):
+class UserChangeForm(ConcurrentEditFormMixin, auth_forms.UserChangeForm):
+    """Only the fields the editor changed are saved, and a real conflict is shown (pars.concurrency)."""
+
     class Meta:
         model = User
         fields = "__all__"
@@ -174,6 +177,7 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
 
     form = UserChangeForm
     add_form = UserCreationForm
+    change_form_template = "admin/concurrent_change_form.html"
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Contact details", {"fields": ("first_name", "last_name", "credentials", "job_title", "phone")}),
@@ -205,6 +209,14 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     search_fields = ("email", "first_name", "last_name")
     ordering = ("last_name", "first_name", "email")
     actions = [send_invitation]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        changes_save(
+            instance=obj, changes=form.changes(), baseline=form.baseline(), since=form.opened_at(), by=request.user
+        )
+        return None
 
     def get_search_results(self, request, queryset, search_term):
         # An address is searched by its canonical form, the one stored: "Jane@Example.ORG" finds jane@example.org.

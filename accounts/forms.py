@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from accounts.backends import EmailBackend
 from pars.addresses import EmailAddressField, email_lookup_key
+from pars.concurrency import ConcurrentEditFormMixin
 
 User = get_user_model()
 
@@ -81,7 +82,7 @@ class LoggedPasswordResetForm(PasswordResetForm):
         )
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(ConcurrentEditFormMixin, forms.ModelForm):
     """A person's own details; a new email address needs the current password."""
 
     current_password = forms.CharField(

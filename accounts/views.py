@@ -4,12 +4,14 @@ from axes.utils import reset as axes_reset
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.views.generic import UpdateView
 
 from accounts.backends import EmailBackend, throttle_username
 from accounts.forms import CurrentPasswordChangeForm, LoggedPasswordResetForm, ProfileForm, SignInForm
 from contacts.models import ACCESS_ROLES
+from pars.concurrency import EditConflict, changes_save
 
 SIGNED_OUT = "You are signed out."
 PASSWORD_CHANGED = "Your password is changed."
@@ -127,6 +129,16 @@ class ProfileUpdateView(LoginRequiredMixin, UpdateView):
         return copy.copy(self.request.user)
 
     def form_valid(self, form):
-        response = super().form_valid(form)
+        try:
+            changes_save(
+                instance=self.object,
+                changes=form.changes(),
+                baseline=form.baseline(),
+                since=form.opened_at(),
+                by=self.request.user,
+            )
+        except EditConflict as conflict:
+            form.conflicts_show(conflict.conflicts)
+            return self.form_invalid(form)
         messages.success(self.request, PROFILE_SAVED)
-        return response
+        return redirect(self.success_url)

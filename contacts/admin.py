@@ -24,6 +24,7 @@ from contacts import exports, services
 from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, stale_before
 from contacts.reminders import send_update_reminder_action
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED
+from pars.concurrency import ConcurrentEditFormMixin
 
 User = get_user_model()
 
@@ -135,6 +136,10 @@ class ContactRoleInline(admin.TabularInline):
         return contact_role.person.email if contact_role.pk else ""
 
 
+class OrganizationChangeForm(ConcurrentEditFormMixin, forms.ModelForm):
+    """An organization's fields: only those the editor changed are saved, and a real conflict is shown."""
+
+
 class OrganizationAddForm(forms.ModelForm):
     """An organization is created together with its Primary Contact."""
 
@@ -240,6 +245,8 @@ class OrganizationAdmin(StaffModelAdmin):
         ("Contacts confirmed", {"fields": ["contacts_confirmed_at", "contacts_confirmed_by"]}),
     ]
     readonly_fields = ["contacts_confirmed_at", "contacts_confirmed_by"]
+    form = OrganizationChangeForm
+    change_form_template = "admin/concurrent_change_form.html"
     inlines = [ContactRoleInline]
     actions = [export_newsletter_list, export_invoice_list, export_directory_list, send_update_reminder_action]
 
@@ -320,7 +327,9 @@ class OrganizationAdmin(StaffModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.organization_update(organization=obj, by=request.user)
+            services.organization_update(
+                organization=obj, by=request.user, baseline=form.baseline(), since=form.opened_at(), **form.changes()
+            )
             return
         fields = {
             f.name: form.cleaned_data[f.name] for f in Organization._meta.concrete_fields if f.name in form.cleaned_data

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 
 from contacts.models import Organization, Role
 from pars.addresses import EMAIL_INVALID, EmailAddressField
+from pars.concurrency import ConcurrentEditFormMixin
 
 User = get_user_model()
 
@@ -24,7 +25,7 @@ def service_errors_add(form, error) -> None:
         form.add_error(None, error)
 
 
-class OrganizationForm(forms.ModelForm):
+class OrganizationForm(ConcurrentEditFormMixin, forms.ModelForm):
     """The details a provider keeps current. Provider ID, accreditor, status and term are CME staff's."""
 
     website = forms.URLField(
@@ -125,7 +126,7 @@ class KeepAsStaffForm(forms.Form):
         self.fields["keep_as_staff"].label = f"Keep {previous} on as Staff, so that they keep access"
 
 
-class PersonForm(forms.ModelForm):
+class PersonForm(ConcurrentEditFormMixin, forms.ModelForm):
     """The details of a contact who has not set a password. Their email is not editable here."""
 
     class Meta:

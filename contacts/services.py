@@ -23,6 +23,7 @@ from django.utils.http import urlsafe_base64_encode
 from contacts.emails import absolute_url, email_send
 from contacts.models import ACCESS_ROLES, ContactRole, EmailLog, Organization, Role
 from pars.addresses import email_canonical
+from pars.concurrency import changes_save
 
 User = get_user_model()
 
@@ -56,11 +57,17 @@ def organization_create(*, primary, by=None, **fields) -> Organization:
     return organization
 
 
-def organization_update(*, organization: Organization, by, **fields) -> Organization:
+def organization_update(
+    *, organization: Organization, by, baseline: dict | None = None, since=None, **fields
+) -> Organization:
+    """Write the given fields, and only those: a confirmation or a hand-over saved meanwhile stays.
+
+    baseline (field -> text, from the editor's form, opened at `since`): a field someone
+    else changed since raises pars.concurrency.EditConflict, and nothing is written.
+    """
     for name, value in fields.items():
         setattr(organization, name, value)
-    with transaction.atomic():
-        return _save(organization, by)
+    return changes_save(instance=organization, changes=fields, baseline=baseline or {}, by=by, since=since).instance
 
 
 def person_get_or_create(*, email: str, by=None, **details) -> tuple:

@@ -24,6 +24,7 @@ from contacts.forms import (
 )
 from contacts.history import history_page
 from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, Organization, Role
+from pars.concurrency import EditConflict, changes_save
 
 User = get_user_model()
 
@@ -178,8 +179,16 @@ class OrganizationUpdateView(OrganizationAccessMixin, UpdateView):
 
     def form_valid(self, form):
         try:
-            with transaction.atomic():
-                services.organization_update(organization=self.object, by=self.request.user, **form.cleaned_data)
+            services.organization_update(
+                organization=self.object,
+                by=self.request.user,
+                baseline=form.baseline(),
+                since=form.opened_at(),
+                **form.changes(),
+            )
+        except EditConflict as conflict:
+            form.conflicts_show(conflict.conflicts)
+            return self.form_invalid(form)
         except ValidationError as error:
             service_errors_add(form, error)
             return self.form_invalid(form)
@@ -475,7 +484,16 @@ class PersonUpdateView(OrganizationAccessMixin, UpdateView):
         return person
 
     def form_valid(self, form):
-        form.instance._history_user = self.request.user
-        form.save()
+        try:
+            changes_save(
+                instance=self.object,
+                changes=form.changes(),
+                baseline=form.baseline(),
+                since=form.opened_at(),
+                by=self.request.user,
+            )
+        except EditConflict as conflict:
+            form.conflicts_show(conflict.conflicts)
+            return self.form_invalid(form)
         messages.success(self.request, PERSON_SAVED.format(person=form.instance))
         return redirect(self.profile_url())
