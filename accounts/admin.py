@@ -1,5 +1,7 @@
 """People in the admin: CME staff find a person, see the roles they hold, and invite them."""
 
+import contextlib
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -220,10 +222,8 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # An address is searched by its canonical form, the one stored: "Jane@Example.ORG" finds jane@example.org.
-        try:
+        with contextlib.suppress(ValidationError):
             search_term = email_canonical(search_term)
-        except ValidationError:
-            pass
         return super().get_search_results(request, queryset, search_term)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):

@@ -8,7 +8,6 @@ from simple_history.models import HistoricalRecords
 
 from pars.addresses import email_canonical, email_lookup_key
 
-
 EMAIL_TAKEN = "A person with this email address already exists."
 
 

@@ -4,12 +4,12 @@ Every address that is stored, and every address that is looked up (sign-in, the
 sign-in throttle, adding a contact, password reset, admin search), goes through
 email_canonical() first; the database then compares with plain equality. Python
 and the database never each fold case their own way, so they cannot disagree
-about which account an address means (PostgreSQL's UPPER() matched "sıssi" with
+about which account an address means (PostgreSQL's UPPER() matched "s\\u0131ssi" with
 "sissi" while Python's lower() did not).
 
 The canonical form: the domain in its IDNA (ASCII) form, lower case; the local
 part Unicode-normalized (NFC) and case-folded by upper-then-lower case, which
-folds the dotless ı and the long ſ onto i and s as the database's case-insensitive
+folds the dotless i (U+0131) and the long s (U+017F) onto i and s as the database's case-insensitive
 match did. Addresses with an invisible or control character (a soft hyphen, a
 zero-width space, a bidirectional mark) are refused with a message that names
 it: they look like another address on screen while reaching another mailbox.

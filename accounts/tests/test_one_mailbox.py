@@ -1,8 +1,8 @@
 """One mailbox is one person: every spelling of an address means the same account, everywhere.
 
-Regression tests for issue 12, case 4: "sıssi" (dotless ı) signed in while "sissi"
-was paused; "fuzz2@exam\\u00adple.org" (a soft hyphen) became a second person; on
-SQLite "davıd.chen@" became a second David Chen.
+Regression tests for issue 12, case 4: "s\\u0131ssi" (a dotless i) signed in while
+"sissi" was paused; "fuzz2@exam\\u00adple.org" (a soft hyphen) became a second person;
+on SQLite "dav\\u0131d.chen@" became a second David Chen.
 """
 
 import pytest

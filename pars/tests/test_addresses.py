@@ -12,7 +12,7 @@ from pars.addresses import EMAIL_INVALID, EMAIL_INVISIBLE_CHARACTER, email_canon
         ("  Jane.Doe@Example.ORG ", "jane.doe@example.org"),
         ("jane@B\u00fccher.de", "jane@xn--bcher-kva.de"),
         ("jane@xn--bcher-kva.de", "jane@xn--bcher-kva.de"),
-        # The dotless ı is the letter PostgreSQL's UPPER() already matched with i.
+        # The dotless i (U+0131) is the letter PostgreSQL's UPPER() already matched with i.
         ("s\u0131ssi@example.org", "sissi@example.org"),
         # Decomposed and composed é are one address.
         ("cafe\u0301@example.org", "caf\u00e9@example.org"),
