@@ -1,4 +1,6 @@
-"""Fixtures shared by every app's tests: people, organizations, Chromium.
+"""Fixtures shared by every app's tests: Chromium (browser, page) and axe-core (assert_accessible).
+
+People and organizations come from the factories in contacts/tests/factories.py.
 
 Browser tests need Debian's Chromium at /usr/bin/chromium. Without it they are
 skipped, and the run ends with a banner saying so; with REQUIRE_BROWSER=1 a

@@ -1,5 +1,6 @@
 from django.contrib.auth.backends import ModelBackend
 
+from contacts.models import ACCESS_ROLES
 from pars.addresses import email_lookup_key
 
 
@@ -18,8 +19,6 @@ class EmailBackend(ModelBackend):
             return False
         if user.is_staff:
             return True
-        from contacts.models import ACCESS_ROLES
-
         return user.contact_roles.filter(role__in=ACCESS_ROLES).exists()
 
 

@@ -1,9 +1,12 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.backends import EmailBackend
+from contacts.emails import absolute_url, email_send
+from contacts.models import EmailLog
 from pars.addresses import EmailAddressField, email_lookup_key
 from pars.concurrency import ConcurrentEditFormMixin
 
@@ -66,11 +69,6 @@ class LoggedPasswordResetForm(PasswordResetForm):
     def send_mail(
         self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
     ):
-        from django.template.loader import render_to_string
-
-        from contacts.emails import absolute_url, email_send
-        from contacts.models import EmailLog
-
         subject = "".join(render_to_string(subject_template_name, context).splitlines())
         reset_path = reverse("accounts:password_reset_confirm", args=[context["uid"], context["token"]])
         email_send(

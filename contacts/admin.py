@@ -19,11 +19,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from accounts.admin import BadLookupSafeChangeList, StaffModelAdmin, is_database_id
 from contacts import exports, services
 from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, stale_before
 from contacts.reminders import send_update_reminder_action
-from contacts.services import PRIMARY_CANNOT_BE_REMOVED
+from contacts.services import PRIMARY_CANNOT_BE_REMOVED, PRIMARY_ROLE_FIXED, RosterRow
+from pars.admin import BadLookupSafeChangeList, StaffModelAdmin, is_database_id
 from pars.concurrency import ConcurrentEditFormMixin
 
 User = get_user_model()
@@ -35,7 +35,6 @@ SECOND_PRIMARY = (
     "An organization has exactly one Primary Contact. To hand the role over, "
     "choose the new person in the Primary Contact row instead of adding a second one."
 )
-PRIMARY_ROLE_FIXED = "The Primary Contact row keeps its role. To hand the role over, choose the new person in that row."
 ROLE_HELD_TWICE = "An organization has at most one {role}; the roster lists {people}."
 PERSON_LISTED_TWICE = "{person} is listed more than once as {role}."
 ROSTER_NOT_SAVED = "Nothing was saved: {error} Someone may have changed the roster meanwhile; check it and try again."
@@ -82,31 +81,58 @@ class RosterFormSet(BaseInlineFormSet):
         for form in self.forms:
             if not form.cleaned_data:
                 continue
-            was_primary = form.instance.pk is not None and form.initial.get("role") == Role.PRIMARY
-            deleting = self._should_delete_form(form)
-            if was_primary and deleting:
-                raise ValidationError(PRIMARY_CANNOT_BE_REMOVED)
-            if was_primary and form.cleaned_data["role"] != Role.PRIMARY:
-                raise ValidationError(PRIMARY_ROLE_FIXED)
-            if not deleting:
+            _refuse_primary_row_change(form)
+            if not form.cleaned_data.get("DELETE"):
                 kept.append((form.cleaned_data["person"], Role(form.cleaned_data["role"])))
         primaries = [person for person, role in kept if role == Role.PRIMARY]
         if not primaries:
             raise ValidationError(NO_PRIMARY)
         if len(primaries) > 1:
             raise ValidationError(SECOND_PRIMARY)
-        errors = []
-        for role in SINGULAR_ROLES:
-            people = [person for person, held in kept if held == role]
-            if len(people) > 1:
-                errors.append(ROLE_HELD_TWICE.format(role=role.label, people=" and ".join(map(str, people))))
-        seen = set()
-        for person, role in kept:
-            if (person.pk, role) in seen and role not in SINGULAR_ROLES:
-                errors.append(PERSON_LISTED_TWICE.format(person=person, role=role.label))
-            seen.add((person.pk, role))
+        errors = _singular_roles_held_twice(kept) + _people_listed_twice(kept)
         if errors:
             raise ValidationError(errors)
+
+    def changes(self) -> dict:
+        """The edit as plain data for services.roster_apply: rows removed, changed and added."""
+        removed, changed, added = [], {}, []
+        for form in self.initial_forms:
+            if form.cleaned_data.get("DELETE"):
+                removed.append(form.instance.pk)
+            elif form.has_changed():
+                changed[form.instance.pk] = RosterRow(form.cleaned_data["person"], form.cleaned_data["role"])
+        for form in self.extra_forms:
+            if form.has_changed() and not form.cleaned_data.get("DELETE"):
+                added.append(RosterRow(form.cleaned_data["person"], form.cleaned_data["role"]))
+        return {"removed": removed, "changed": changed, "added": added}
+
+
+def _refuse_primary_row_change(form) -> None:
+    """The Primary Contact row is never removed and keeps its role; only its person changes."""
+    if form.instance.pk is None or form.initial.get("role") != Role.PRIMARY:
+        return
+    if form.cleaned_data.get("DELETE"):
+        raise ValidationError(PRIMARY_CANNOT_BE_REMOVED)
+    if form.cleaned_data["role"] != Role.PRIMARY:
+        raise ValidationError(PRIMARY_ROLE_FIXED)
+
+
+def _singular_roles_held_twice(kept) -> list[str]:
+    errors = []
+    for role in SINGULAR_ROLES:
+        people = [person for person, held in kept if held == role]
+        if len(people) > 1:
+            errors.append(ROLE_HELD_TWICE.format(role=role.label, people=" and ".join(map(str, people))))
+    return errors
+
+
+def _people_listed_twice(kept) -> list[str]:
+    errors, seen = [], set()
+    for person, role in kept:
+        if (person.pk, role) in seen and role not in SINGULAR_ROLES:
+            errors.append(PERSON_LISTED_TWICE.format(person=person, role=role.label))
+        seen.add((person.pk, role))
+    return errors
 
 
 class ContactRoleInline(admin.TabularInline):
@@ -325,52 +351,42 @@ class OrganizationAdmin(StaffModelAdmin):
 
     # Saving: through the services
 
-    def save_model(self, request, obj, form, change):
+    def save_form(self, request, form, change):
         if change:
-            services.organization_update(
-                organization=obj, by=request.user, baseline=form.baseline(), since=form.opened_at(), **form.changes()
-            )
-            return
+            return super().save_form(request, form, change)
+        # Adding: the organization is created with its Primary Contact by the service, and the
+        # admin goes on (logging, redirecting) with the organization the service made.
         fields = {
             f.name: form.cleaned_data[f.name] for f in Organization._meta.concrete_fields if f.name in form.cleaned_data
         }
-        created = services.organization_create(primary=form.cleaned_data["primary_contact"], by=request.user, **fields)
-        # The admin goes on with the instance it passed in (to log and redirect): make it the created one.
-        vars(obj).update(vars(created))
+        primary = form.cleaned_data["primary_contact"]
+        return services.organization_create(primary=primary, by=request.user, **fields).organization
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            # Only the fields this editor changed: a confirmation or another edit saved meanwhile stays.
+            services.organization_update(
+                organization=obj, by=request.user, baseline=form.baseline(), since=form.opened_at(), **form.changes()
+            )
+
+    def save_related(self, request, form, formsets, change):
+        # Adding, organization_create saved it all: the add form has no inlines, the model no many-to-many.
+        if change:
+            super().save_related(request, form, formsets, change)
 
     def save_formset(self, request, form, formset, change):
         if not isinstance(formset, RosterFormSet):
-            return super().save_formset(request, form, formset, change)
-        organization, by = form.instance, request.user
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        originals = ContactRole.objects.in_bulk([f.instance.pk for f in formset.initial_forms])
-        to_assign, transfer_to = [], None
-        # Removals first, so that a role a row gives up is free for another row.
-        for f in formset.initial_forms:
-            original = originals.get(f.instance.pk)
-            if original is None:
-                continue
-            if formset._should_delete_form(f):
-                services.role_remove(contact_role=original, by=by)
-                formset.deleted_objects.append(original)
-            elif f.has_changed() and original.role == Role.PRIMARY:
-                transfer_to = f.cleaned_data["person"]
-                formset.changed_objects.append((f.instance, f.changed_data))
-            elif f.has_changed():
-                services.role_remove(contact_role=original, by=by)
-                to_assign.append((f.cleaned_data["person"], f.cleaned_data["role"]))
-                formset.changed_objects.append((f.instance, f.changed_data))
-        if transfer_to is not None:
-            services.primary_contact_transfer(organization=organization, to=transfer_to, by=by)
-        for person, role in to_assign:
-            services.role_assign(organization=organization, person=person, role=role, by=by)
-        for f in formset.extra_forms:
-            if f.has_changed() and not formset._should_delete_form(f):
-                formset.new_objects.append(
-                    services.role_assign(
-                        organization=organization, person=f.cleaned_data["person"], role=f.cleaned_data["role"], by=by
-                    )
-                )
+            super().save_formset(request, form, formset, change)
+            return
+        applied = services.roster_apply(organization=form.instance, by=request.user, **formset.changes())
+        # What Django's change message reads from a formset it saved itself.
+        formset.deleted_objects = applied.removed
+        formset.changed_objects = [
+            (f.instance, f.changed_data)
+            for f in formset.initial_forms
+            if f.has_changed() and not f.cleaned_data.get("DELETE")
+        ]
+        formset.new_objects = applied.added
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

@@ -14,6 +14,7 @@ from django.views.generic import DetailView, ListView
 
 from contacts.models import ContactRole, Organization, Role
 from contacts.public_forms import DirectorySearchForm
+from pars.pagination import page_number
 
 PUBLISHED_ROLES = [Role.WEBSITE, Role.PRIMARY]
 PUBLISHED_PERSON_FIELDS = ["first_name", "last_name", "credentials", "phone", "email"]
@@ -89,11 +90,7 @@ class DirectoryView(ListView):
     def paginate_queryset(self, queryset, page_size):
         """Like ListView's, but page=abc gives the first page and page=9999 the last, not a 404."""
         paginator = self.get_paginator(queryset, page_size)
-        try:
-            number = max(int(self.request.GET.get(self.page_kwarg) or 1), 1)
-        except ValueError:
-            number = 1
-        page = paginator.get_page(number)
+        page = paginator.get_page(page_number(self.request, self.page_kwarg))
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):

@@ -307,7 +307,7 @@ def _reminder_prepare(organization, result, run_connection, *, stale_only) -> Ou
         organization.queued_at,
         stale_only=stale_only,
     )
-    primary = organization.official_contact()
+    primary = organization.primary_contact
     if not skip and primary is None:
         skip = Skip(organization.pk, organization.name, organization.provider_id, SkipReason.NO_PRIMARY)
     if skip:

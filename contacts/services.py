@@ -1,15 +1,19 @@
 """Every write that touches the roster goes through one of these functions.
 
 The site, the admin, the management commands and the demo data all call them,
-so each rule of the roster exists once. Each refuses an illegal request with a
-ValidationError that carries a readable message.
+so each rule of the roster exists once, and each use case is one function: a
+view or an admin method calls exactly one. Each refuses an illegal request with
+a ValidationError that carries a readable message.
 
 A role that gives a person their first access queues the invitation email; it
 goes out when the transaction commits (contacts.emails), so a change that is
-rolled back invites nobody. The returned role (or organization) says whether
-this call queued one in its `invited` attribute, for the page that reports it;
-contact_add's role also says whether the email was new (`person_created`).
+rolled back invites nobody. Each service returns what happened as a small frozen
+dataclass (RoleChange, Handover, ...), which says whether it queued an invitation
+and whether it created the person.
 """
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
@@ -21,7 +25,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from contacts.emails import absolute_url, email_send
-from contacts.models import ACCESS_ROLES, ContactRole, EmailLog, Organization, Role
+from contacts.models import ACCESS_ROLES, ContactRole, EmailLog, Organization, Role, details_shared_elsewhere
 from pars.addresses import email_canonical
 from pars.concurrency import changes_save
 
@@ -33,6 +37,12 @@ ALREADY_PRIMARY = "{person} is already the Primary Contact."
 ROLE_ALREADY_FILLED = "{organization} already has a {role}: {person}. Replace them instead."
 ROLE_ALREADY_HELD = "{person} already holds the {role} role at {organization}."
 NOT_A_ROLE = "“{role}” is not a contact role."
+STAFF_NOT_REPLACEABLE = "Staff has no single holder to replace; add or remove staff instead."
+PRIMARY_ROLE_FIXED = "The Primary Contact row keeps its role. To hand the role over, choose the new person in that row."
+ROSTER_CHANGED_MEANWHILE = "The roster changed meanwhile: a row you edited is gone. Check it and try again."
+PERSON_DETAILS_SHARED = (
+    "The details of {person} are shared with another organization, so only CME staff can change them."
+)
 ROLE_ALREADY_REMOVED = "{person} no longer held the {role} role: someone removed it meanwhile."
 
 
@@ -41,24 +51,81 @@ def _lock(organization: Organization) -> Organization:
     return Organization.objects.select_for_update().get(pk=organization.pk)
 
 
-def _save(instance, by):
+def _save(instance, by: User | None):
     instance._history_user = by
     instance.full_clean()
     instance.save()
     return instance
 
 
-def organization_create(*, primary, by=None, **fields) -> Organization:
+# What the services return -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonResult:
+    person: User
+    created: bool
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """A role given (or replaced): whether its holder was invited, and whether the person is new."""
+
+    contact_role: ContactRole
+    invited: bool
+    person_created: bool = False
+
+    @property
+    def person(self) -> User:
+        return self.contact_role.person
+
+
+@dataclass(frozen=True)
+class OrganizationCreated:
+    organization: Organization
+    invited: bool
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A hand-over of the Primary Contact role: the previous primary as read under the lock."""
+
+    contact_role: ContactRole
+    previous: User
+    new: User
+    invited: bool
+    person_created: bool = False
+    kept_as_staff: bool = False
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One row of a roster as a caller wants it: a person in a role."""
+
+    person: User
+    role: str
+
+
+@dataclass(frozen=True)
+class RosterApplied:
+    removed: list[ContactRole]
+    changed: list[ContactRole]
+    added: list[ContactRole]
+
+
+# Organizations ----------------------------------------------------------------------------
+
+
+def organization_create(*, primary: User, by: User | None = None, **fields) -> OrganizationCreated:
     """Create an organization together with its Primary Contact, in one transaction."""
     with transaction.atomic():
         organization = _save(Organization(**fields), by)
-        primary_role = _role_create(organization=organization, person=primary, role=Role.PRIMARY, by=by)
-        organization.invited = primary_role.invited
-    return organization
+        change = _role_create(organization=organization, person=primary, role=Role.PRIMARY, by=by)
+    return OrganizationCreated(organization=organization, invited=change.invited)
 
 
 def organization_update(
-    *, organization: Organization, by, baseline: dict | None = None, since=None, **fields
+    *, organization: Organization, by: User | None, baseline: Mapping | None = None, since=None, **fields
 ) -> Organization:
     """Write the given fields, and only those: a confirmation or a hand-over saved meanwhile stays.
 
@@ -70,7 +137,19 @@ def organization_update(
     return changes_save(instance=organization, changes=fields, baseline=baseline or {}, by=by, since=since).instance
 
 
-def person_get_or_create(*, email: str, by=None, **details) -> tuple:
+def contacts_confirm(*, organization: Organization, by: User) -> Organization:
+    """Record that `by` confirmed the organization's contacts are current, now."""
+    with transaction.atomic():
+        organization = _lock(organization)
+        organization.contacts_confirmed_at = timezone.now()
+        organization.contacts_confirmed_by = by
+        return _save(organization, by)
+
+
+# People -----------------------------------------------------------------------------------
+
+
+def person_get_or_create(*, email: str, by: User | None = None, **details) -> PersonResult:
     """The person with this email (in its canonical form), else a new one without a password.
 
     `by`, who is adding them, is recorded in the new person's history. Two
@@ -84,7 +163,7 @@ def person_get_or_create(*, email: str, by=None, **details) -> tuple:
         raise ValidationError({"email": error.messages}) from None
     person = User.objects.filter(email=email).first()
     if person:
-        return person, False
+        return PersonResult(person=person, created=False)
     details = {key: value for key, value in details.items() if value is not None}
     person = User(email=email, **details)
     person.set_unusable_password()
@@ -98,11 +177,36 @@ def person_get_or_create(*, email: str, by=None, **details) -> tuple:
         existing = User.objects.filter(email=email).first()
         if existing is None:
             raise
-        return existing, False
-    return person, True
+        return PersonResult(person=existing, created=False)
+    return PersonResult(person=person, created=True)
 
 
-def _role_create(*, organization, person, role, by) -> ContactRole:
+def person_update(*, person: User, by: User | None, baseline: Mapping | None = None, since=None, **details) -> User:
+    """Change a contact's details (name, credentials, job title, phone), recording who did.
+
+    Only the given fields are written; with a baseline, as for organization_update,
+    a field someone else changed since raises pars.concurrency.EditConflict. A
+    provider (`by`, not CME staff) may not change a person who is also the contact
+    of an organization they are not affiliated with (PERSON_DETAILS_SHARED).
+    """
+    if by is not None and not by.is_staff and details_shared_elsewhere(person=person, editor=by):
+        raise ValidationError(PERSON_DETAILS_SHARED.format(person=person))
+    for name, value in details.items():
+        setattr(person, name, value)
+    return changes_save(instance=person, changes=details, baseline=baseline or {}, by=by, since=since).instance
+
+
+def _person(*, to: User | None, email: str | None, details: Mapping | None, by: User | None) -> PersonResult:
+    """`to`, or the person with this email (created, without a password, when new)."""
+    if to is not None:
+        return PersonResult(person=to, created=False)
+    return person_get_or_create(email=email or "", by=by, **(details or {}))
+
+
+# Roles ------------------------------------------------------------------------------------
+
+
+def _role_create(*, organization: Organization, person: User, role: str, by: User | None) -> RoleChange:
     """Insert one role row, and invite the person if it is their first access; the caller holds the lock."""
     conflict = _conflict(organization, person, role)
     if conflict:
@@ -118,10 +222,10 @@ def _role_create(*, organization, person, role, by) -> ContactRole:
         raise ValidationError(
             _conflict(organization, person, role) or "That role changed meanwhile; try again."
         ) from None
-    return _invite(contact_role, organization=organization, first_access=first_access, by=by)
+    return RoleChange(contact_role=contact_role, invited=_invite(contact_role, first_access=first_access, by=by))
 
 
-def _conflict(organization, person, role) -> str | None:
+def _conflict(organization: Organization, person: User, role: str) -> str | None:
     label = Role(role).label
     if ContactRole.objects.filter(organization=organization, person=person, role=role).exists():
         return ROLE_ALREADY_HELD.format(person=person, role=label, organization=organization)
@@ -132,14 +236,14 @@ def _conflict(organization, person, role) -> str | None:
     return None
 
 
-def _check_role(role):
+def _check_role(role: str) -> None:
     if role not in Role.values:
         raise ValidationError(NOT_A_ROLE.format(role=role))
     if role == Role.PRIMARY:
         raise ValidationError(PRIMARY_ONLY_BY_TRANSFER)
 
 
-def _grants_first_access(person, role) -> bool:
+def _grants_first_access(person: User, role: str) -> bool:
     """True when this role is the person's first that lets them sign in."""
     return (
         role in ACCESS_ROLES
@@ -148,15 +252,14 @@ def _grants_first_access(person, role) -> bool:
     )
 
 
-def _invite(contact_role: ContactRole, *, organization, first_access: bool, by) -> ContactRole:
-    """Queue the invitation when the role is its holder's first access, and say so on the role."""
-    contact_role.invited = first_access
+def _invite(contact_role: ContactRole, *, first_access: bool, by: User | None) -> bool:
+    """Queue the invitation when the role is its holder's first access; say whether it did."""
     if first_access:
-        invitation_send(person=contact_role.person, organization=organization, by=by)
-    return contact_role
+        invitation_send(person=contact_role.person, organization=contact_role.organization, by=by)
+    return first_access
 
 
-def role_assign(*, organization: Organization, person, role: str, by) -> ContactRole:
+def role_assign(*, organization: Organization, person: User, role: str, by: User | None) -> RoleChange:
     """Give a person a role; a new contact with access gets the invitation email."""
     _check_role(role)
     with transaction.atomic():
@@ -164,38 +267,54 @@ def role_assign(*, organization: Organization, person, role: str, by) -> Contact
         return _role_create(organization=organization, person=person, role=role, by=by)
 
 
-def contact_add(*, organization: Organization, email: str, role: str, by, **details) -> ContactRole:
+def contact_add(*, organization: Organization, email: str, role: str, by: User | None, **details) -> RoleChange:
     """Add a contact by email: the known person if the email is known, else a new one.
 
     details: first_name, last_name, credentials, job_title, phone (used only for a new person).
     """
     _check_role(role)
     with transaction.atomic():
-        person, created = person_get_or_create(email=email, by=by, **details)
-        contact_role = role_assign(organization=organization, person=person, role=role, by=by)
-    contact_role.person_created = created
-    return contact_role
+        found = person_get_or_create(email=email, by=by, **details)
+        change = role_assign(organization=organization, person=found.person, role=role, by=by)
+    return RoleChange(contact_role=change.contact_role, invited=change.invited, person_created=found.created)
 
 
-def role_replace(*, organization: Organization, role: str, to, by) -> ContactRole:
-    """Put `to` in a singular role, replacing its holder if there is one."""
+def role_replace(
+    *,
+    organization: Organization,
+    role: str,
+    to: User | None = None,
+    email: str | None = None,
+    details: Mapping | None = None,
+    by: User | None,
+) -> RoleChange:
+    """Put a person (`to`, or the one with `email`, created when new) in a singular role, replacing its holder."""
     if role == Role.PRIMARY:
-        return primary_contact_transfer(organization=organization, to=to, by=by)
+        handover = primary_contact_transfer(organization=organization, to=to, email=email, details=details, by=by)
+        return RoleChange(handover.contact_role, handover.invited, handover.person_created)
     _check_role(role)
     if role == Role.STAFF:
-        raise ValidationError("Staff has no single holder to replace; add or remove staff instead.")
+        raise ValidationError(STAFF_NOT_REPLACEABLE)
     with transaction.atomic():
+        found = _person(to=to, email=email, details=details, by=by)
         organization = _lock(organization)
-        current = ContactRole.objects.filter(organization=organization, role=role).first()
-        if current and current.person_id == to.pk:
-            raise ValidationError(ROLE_ALREADY_HELD.format(person=to, role=Role(role).label, organization=organization))
-        if current:
-            current._history_user = by
-            current.delete()
-        return _role_create(organization=organization, person=to, role=role, by=by)
+        _holder_remove(organization=organization, role=role, replacing_with=found.person, by=by)
+        change = _role_create(organization=organization, person=found.person, role=role, by=by)
+    return RoleChange(contact_role=change.contact_role, invited=change.invited, person_created=found.created)
 
 
-def role_remove(*, contact_role: ContactRole, by) -> None:
+def _holder_remove(*, organization: Organization, role: str, replacing_with: User, by: User | None) -> None:
+    current = ContactRole.objects.filter(organization=organization, role=role).first()
+    if current and current.person_id == replacing_with.pk:
+        raise ValidationError(
+            ROLE_ALREADY_HELD.format(person=replacing_with, role=Role(role).label, organization=organization)
+        )
+    if current:
+        current._history_user = by
+        current.delete()
+
+
+def role_remove(*, contact_role: ContactRole, by: User | None) -> None:
     """Take a role from its holder; their last role gone, their access ends at once.
 
     A role someone else removed meanwhile is refused with ROLE_ALREADY_REMOVED,
@@ -213,63 +332,128 @@ def role_remove(*, contact_role: ContactRole, by) -> None:
         contact_role.delete()
 
 
-def primary_contact_transfer(*, organization: Organization, to, by) -> ContactRole:
-    """Hand the Primary Contact role to `to`; both the previous and the new primary are emailed.
+def primary_contact_transfer(
+    *,
+    organization: Organization,
+    to: User | None = None,
+    email: str | None = None,
+    details: Mapping | None = None,
+    keep_previous_as_staff: bool = False,
+    by: User | None,
+) -> Handover:
+    """Hand the Primary Contact role to a person (`to`, or the one with `email`, created when new).
+
+    Both the previous and the new primary are emailed. With keep_previous_as_staff
+    the previous primary stays on as Staff, so that they keep access.
 
     The organization's row is locked first, so two hand-overs at the same moment
     run one after the other and end with one primary. The primary row is updated
-    in place: there is never a moment with none or two. The returned role's
-    `previous` is the primary it replaced, as read under the lock.
+    in place: there is never a moment with none or two.
     """
     with transaction.atomic():
+        found = _person(to=to, email=email, details=details, by=by)
         organization = _lock(organization)
         current = ContactRole.objects.select_related("person").get(organization=organization, role=Role.PRIMARY)
-        previous = current.person
-        if previous.pk == to.pk:
-            raise ValidationError(ALREADY_PRIMARY.format(person=to))
-        first_access = _grants_first_access(to, Role.PRIMARY)
-        current.person = to
+        previous, new = current.person, found.person
+        if previous.pk == new.pk:
+            raise ValidationError(ALREADY_PRIMARY.format(person=new))
+        first_access = _grants_first_access(new, Role.PRIMARY)
+        current.person = new
         current.assigned_by = by
         current.assigned_at = timezone.now()
         current._history_user = by
         current.save()
-        current.previous = previous
-        _invite(current, organization=organization, first_access=first_access, by=by)
-        subject = f"Primary Contact for {organization} changed"
-        context = {
-            "previous": previous,
-            "new": to,
-            "by": by,
-            "profile_url": absolute_url(organization.get_absolute_url()),
-        }
-        for recipient in (previous, to):
-            email_send(
-                kind=EmailLog.Kind.PRIMARY_HANDOVER,
-                to=recipient,
-                subject=subject,
-                template="primary_handover",
-                context=context,
-                organization=organization,
-            )
-    return current
+        invited = _invite(current, first_access=first_access, by=by)
+        _handover_notify(organization=organization, previous=previous, new=new, by=by)
+        if keep_previous_as_staff:
+            _role_create(organization=organization, person=previous, role=Role.STAFF, by=by)
+    return Handover(
+        contact_role=current,
+        previous=previous,
+        new=new,
+        invited=invited,
+        person_created=found.created,
+        kept_as_staff=keep_previous_as_staff,
+    )
 
 
-def contacts_confirm(*, organization: Organization, by) -> Organization:
-    """Record that `by` confirmed the organization's contacts are current, now."""
+def _handover_notify(*, organization: Organization, previous: User, new: User, by: User | None) -> None:
+    subject = f"Primary Contact for {organization} changed"
+    context = {
+        "previous": previous,
+        "new": new,
+        "by": by,
+        "profile_url": absolute_url(organization.get_absolute_url()),
+    }
+    for recipient in (previous, new):
+        email_send(
+            kind=EmailLog.Kind.PRIMARY_HANDOVER,
+            to=recipient,
+            subject=subject,
+            template="primary_handover",
+            context=context,
+            organization=organization,
+        )
+
+
+def roster_apply(
+    *,
+    organization: Organization,
+    removed: Sequence[int] = (),
+    changed: Mapping[int, RosterRow] | None = None,
+    added: Sequence[RosterRow] = (),
+    by: User | None,
+) -> RosterApplied:
+    """Make a whole roster edit at once (the admin's inline): rows removed, rows changed, rows added.
+
+    removed and changed name existing rows by id. Under the organization's lock,
+    removals go first, so a role a row gives up is free for another; a change of
+    the Primary Contact row's person is a hand-over; a changed row is its old role
+    removed and its new one given; additions come last. Every step keeps the rules
+    of the single services, and a refusal undoes the whole edit.
+    """
+    changed = dict(changed or {})
     with transaction.atomic():
         organization = _lock(organization)
-        organization.contacts_confirmed_at = timezone.now()
-        organization.contacts_confirmed_by = by
-        return _save(organization, by)
+        rows = ContactRole.objects.select_related("person").in_bulk([*removed, *changed])
+        missing = {*removed, *changed} - set(rows)
+        if missing or any(row.organization_id != organization.pk for row in rows.values()):
+            raise ValidationError(ROSTER_CHANGED_MEANWHILE)
+        handover_to, to_give = None, []
+        for pk in removed:
+            role_remove(contact_role=rows[pk], by=by)
+        for pk, wanted in changed.items():
+            row = rows[pk]
+            if row.role == Role.PRIMARY and wanted.role != Role.PRIMARY:
+                raise ValidationError(PRIMARY_ROLE_FIXED)
+            if row.role == Role.PRIMARY:
+                handover_to = wanted.person
+                continue
+            role_remove(contact_role=row, by=by)
+            to_give.append(wanted)
+        changed_rows = []
+        if handover_to is not None:
+            changed_rows.append(primary_contact_transfer(organization=organization, to=handover_to, by=by).contact_role)
+        changed_rows += [_roster_role_give(organization, wanted, by) for wanted in to_give]
+        added_rows = [_roster_role_give(organization, wanted, by) for wanted in added]
+    return RosterApplied(removed=[rows[pk] for pk in removed], changed=changed_rows, added=added_rows)
 
 
-def invitation_url(person) -> str:
+def _roster_role_give(organization: Organization, wanted: RosterRow, by: User | None) -> ContactRole:
+    _check_role(wanted.role)
+    return _role_create(organization=organization, person=wanted.person, role=wanted.role, by=by).contact_role
+
+
+# Emails -----------------------------------------------------------------------------------
+
+
+def invitation_url(person: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(person.pk))
     token = default_token_generator.make_token(person)
     return absolute_url(reverse("accounts:invitation", args=[uid, token]))
 
 
-def invitation_send(*, person, organization: Organization, by) -> EmailLog:
+def invitation_send(*, person: User, organization: Organization, by: User | None) -> EmailLog:
     """Email the "system access granted — set your password" link, once the transaction commits."""
     return email_send(
         kind=EmailLog.Kind.INVITATION,

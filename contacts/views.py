@@ -7,9 +7,8 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.generic import FormView, TemplateView, UpdateView, View
 
@@ -23,8 +22,9 @@ from contacts.forms import (
     service_errors_add,
 )
 from contacts.history import history_page
-from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, Organization, Role
-from pars.concurrency import EditConflict, changes_save
+from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, Organization, Role, details_shared_elsewhere
+from pars.concurrency import EditConflict
+from pars.pagination import page_number
 
 User = get_user_model()
 
@@ -77,7 +77,8 @@ class OrganizationAccessMixin(LoginRequiredMixin):
         return Organization.objects.for_user(self.request.user).filter(pk=self.organization.pk).exists()
 
 
-def _with_roster(queryset):
+def _with_health(queryset):
+    """The roster and who last confirmed it: what the dashboard and the Profile tab show."""
     return queryset.with_roster().select_related("contacts_confirmed_by")
 
 
@@ -90,6 +91,33 @@ def _roster_people(organization, exclude=None):
     return list(people.values())
 
 
+class ServiceFormMixin:
+    """A form page whose valid submission is one service call (perform).
+
+    A refusal from the service is shown on the form, with everything that was
+    typed kept; otherwise succeeded() answers, usually with a redirect. The
+    service opens its own transaction inside the request's (ATOMIC_REQUESTS).
+    """
+
+    def perform(self, form):
+        raise NotImplementedError
+
+    def succeeded(self, form, result):
+        raise NotImplementedError
+
+    def form_valid(self, form):
+        try:
+            result = self.perform(form)
+        except EditConflict as conflict:
+            # Someone else saved one of the changed fields first: theirs beside yours, to choose.
+            form.conflicts_show(conflict.conflicts)
+            return self.form_invalid(form)
+        except ValidationError as error:
+            service_errors_add(form, error)
+            return self.form_invalid(form)
+        return self.succeeded(form, result)
+
+
 class DashboardView(LoginRequiredMixin, TemplateView):
     """A signed-in person: the organizations they are affiliated with, each with its health.
 
@@ -99,7 +127,7 @@ class DashboardView(LoginRequiredMixin, TemplateView):
     template_name = "contacts/dashboard.html"
 
     def get(self, request, *args, **kwargs):
-        self.organizations = list(_with_roster(Organization.objects.for_user(request.user)))
+        self.organizations = list(_with_health(Organization.objects.for_user(request.user)))
         if len(self.organizations) == 1:
             return redirect(self.organizations[0])
         return super().get(request, *args, **kwargs)
@@ -157,7 +185,7 @@ class ProfileView(OrganizationAccessMixin, TemplateView):
     template_name = "contacts/profile.html"
 
     def organization_queryset(self, queryset):
-        return _with_roster(queryset)
+        return _with_health(queryset)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -167,7 +195,7 @@ class ProfileView(OrganizationAccessMixin, TemplateView):
         )
 
 
-class OrganizationUpdateView(OrganizationAccessMixin, UpdateView):
+class OrganizationUpdateView(OrganizationAccessMixin, ServiceFormMixin, UpdateView):
     """A person affiliated with the organization: edit its address, phone and website."""
 
     form_class = OrganizationForm
@@ -177,26 +205,21 @@ class OrganizationUpdateView(OrganizationAccessMixin, UpdateView):
         # A copy: the form writes into it, and the page's heading keeps the saved name.
         return copy.copy(self.organization)
 
-    def form_valid(self, form):
-        try:
-            services.organization_update(
-                organization=self.object,
-                by=self.request.user,
-                baseline=form.baseline(),
-                since=form.opened_at(),
-                **form.changes(),
-            )
-        except EditConflict as conflict:
-            form.conflicts_show(conflict.conflicts)
-            return self.form_invalid(form)
-        except ValidationError as error:
-            service_errors_add(form, error)
-            return self.form_invalid(form)
-        messages.success(self.request, ORGANIZATION_SAVED.format(organization=self.object))
+    def perform(self, form):
+        return services.organization_update(
+            organization=self.object,
+            by=self.request.user,
+            baseline=form.baseline(),
+            since=form.opened_at(),
+            **form.changes(),
+        )
+
+    def succeeded(self, form, result):
+        messages.success(self.request, ORGANIZATION_SAVED.format(organization=result))
         return redirect(self.profile_url())
 
 
-class ContactAddView(OrganizationAccessMixin, FormView):
+class ContactAddView(OrganizationAccessMixin, ServiceFormMixin, FormView):
     """A person affiliated with the organization: add a contact by email in any role but Primary."""
 
     form_class = ContactAddForm
@@ -206,38 +229,33 @@ class ContactAddView(OrganizationAccessMixin, FormView):
         role = self.request.GET.get("role")
         return {"role": role if role in Role.values and role != Role.PRIMARY else Role.STAFF}
 
-    def form_valid(self, form):
-        email, role = form.cleaned_data["email"], form.cleaned_data["role"]
-        try:
-            with transaction.atomic():
-                contact_role = services.contact_add(
-                    organization=self.organization, email=email, role=role, by=self.request.user, **form.details()
-                )
-        except ValidationError as error:
-            service_errors_add(form, error)
-            return self.form_invalid(form)
-        values = {"email": email, "person": contact_role.person, "role": contact_role.get_role_display()}
+    def perform(self, form):
+        return services.contact_add(
+            organization=self.organization,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            by=self.request.user,
+            **form.details(),
+        )
+
+    def succeeded(self, form, result):
+        values = {
+            "email": form.cleaned_data["email"],
+            "person": result.person,
+            "role": result.contact_role.get_role_display(),
+        }
         # The service says whether it queued the invitation; it goes out when the request commits.
-        if contact_role.person_created and contact_role.invited:
+        if result.person_created and result.invited:
             messages.success(self.request, CONTACT_INVITED.format(**values))
-        elif contact_role.person_created:  # a Billing or CEO contact does not sign in, so is not invited
+        elif result.person_created:  # a Billing or CEO contact does not sign in, so is not invited
             messages.success(self.request, ROLE_ASSIGNED.format(**values))
         else:
             text = CONTACT_KNOWN.format(**values)
-            messages.success(self.request, f"{text} {ALSO_INVITED}" if contact_role.invited else text)
+            messages.success(self.request, f"{text} {ALSO_INVITED}" if result.invited else text)
         return redirect(self.profile_url())
 
 
-def _person_for(form, by):
-    """The chosen person, creating one (without a password) for a new email."""
-    person = form.cleaned_data.get("person")
-    if person:
-        return person
-    person, _created = services.person_get_or_create(email=form.cleaned_data["email"], by=by, **form.details())
-    return person
-
-
-class RoleAssignView(OrganizationAccessMixin, FormView):
+class RoleAssignView(OrganizationAccessMixin, ServiceFormMixin, FormView):
     """A person affiliated with the organization: put someone in a singular role, replacing its holder.
 
     The Primary Contact changes only by hand-over, and Staff has no single holder:
@@ -280,19 +298,20 @@ class RoleAssignView(OrganizationAccessMixin, FormView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(role=self.role, holder=self.current_holder(), **kwargs)
 
-    def form_valid(self, form):
-        try:
-            with transaction.atomic():
-                person = _person_for(form, self.request.user)
-                contact_role = services.role_replace(
-                    organization=self.organization, role=self.role, to=person, by=self.request.user
-                )
-        except ValidationError as error:
-            service_errors_add(form, error)
-            return self.form_invalid(form)
-        text = ROLE_ASSIGNED.format(person=person, role=self.role.label)
-        if contact_role.invited:
-            text = f"{text} {INVITATION_ON_ITS_WAY.format(email=person.email)}"
+    def perform(self, form):
+        return services.role_replace(
+            organization=self.organization,
+            role=self.role,
+            to=form.cleaned_data.get("person"),
+            email=form.cleaned_data.get("email"),
+            details=form.details(),
+            by=self.request.user,
+        )
+
+    def succeeded(self, form, result):
+        text = ROLE_ASSIGNED.format(person=result.person, role=self.role.label)
+        if result.invited:
+            text = f"{text} {INVITATION_ON_ITS_WAY.format(email=result.person.email)}"
         messages.success(self.request, text)
         return redirect(self.profile_url())
 
@@ -349,7 +368,7 @@ class RoleRemoveView(OrganizationAccessMixin, TemplateView):
         return redirect(self.profile_url())
 
 
-class PrimaryTransferView(OrganizationAccessMixin, FormView):
+class PrimaryTransferView(OrganizationAccessMixin, ServiceFormMixin, FormView):
     """A person affiliated with the organization: hand the Primary Contact role to someone else.
 
     Two steps: choose the person, then a page that says what will change and asks
@@ -404,24 +423,22 @@ class PrimaryTransferView(OrganizationAccessMixin, FormView):
             "new_roles": [r.get_role_display() for r in self.roles_of(new)],
         }
 
-    def form_valid(self, form):
-        previous, by = self.organization.primary_contact, self.request.user
-        changes = self.changes(form)
+    def perform(self, form):
+        previous = self.organization.primary_contact
         keep_form = KeepAsStaffForm(self.request.POST, previous=previous)
-        keep_as_staff = (
-            changes["keep_form"] is not None and keep_form.is_valid() and keep_form.cleaned_data["keep_as_staff"]
+        # Offered only when the previous primary would otherwise lose access here.
+        offered = self.changes(form)["keep_form"] is not None
+        return services.primary_contact_transfer(
+            organization=self.organization,
+            to=form.cleaned_data.get("person"),
+            email=form.cleaned_data.get("email"),
+            details=form.details(),
+            keep_previous_as_staff=offered and keep_form.is_valid() and keep_form.cleaned_data["keep_as_staff"],
+            by=self.request.user,
         )
-        try:
-            with transaction.atomic():
-                new = _person_for(form, by)
-                handover = services.primary_contact_transfer(organization=self.organization, to=new, by=by)
-                if keep_as_staff:
-                    services.role_assign(organization=self.organization, person=previous, role=Role.STAFF, by=by)
-        except ValidationError as error:
-            service_errors_add(form, error)
-            return self.form_invalid(form)
-        # The previous primary as the hand-over found it: another hand-over may have come first.
-        messages.success(self.request, PRIMARY_TRANSFERRED.format(new=new, previous=handover.previous))
+
+    def succeeded(self, form, result):
+        messages.success(self.request, PRIMARY_TRANSFERRED.format(new=result.new, previous=result.previous))
         if not self.still_affiliated():
             messages.info(self.request, SELF_LOST_ACCESS.format(organization=self.organization))
             return redirect("contacts:dashboard")
@@ -448,32 +465,52 @@ class HistoryView(OrganizationAccessMixin, TemplateView):
     max_page = 400
 
     def get_context_data(self, **kwargs):
-        try:
-            page_number = max(1, int(self.request.GET.get("page", 1)))
-        except ValueError:
-            page_number = 1
-        if page_number > self.max_page:
+        number = page_number(self.request)
+        if number > self.max_page:
             raise Http404("There is no such page of history.")
-        entries, has_next = history_page(self.organization, page=page_number, per_page=self.paginate_by)
+        entries, has_next = history_page(self.organization, page=number, per_page=self.paginate_by)
         return super().get_context_data(
             entries=entries,
-            page_number=page_number,
+            page_number=number,
             has_next=has_next,
             active_tab="history",
             **kwargs,
         )
 
 
-class PersonUpdateView(OrganizationAccessMixin, UpdateView):
+class PersonUpdateView(OrganizationAccessMixin, ServiceFormMixin, UpdateView):
     """A person affiliated with the organization: edit a contact of its roster who has not set a password.
 
     Anyone else (a person with a password, someone not on this roster) is 404:
-    people who can sign in keep their own details.
+    people who can sign in keep their own details. A contact who also holds a role
+    at an organization the editor is not affiliated with is shared: the page says
+    so and that CME staff can change their details, and shows no form.
     """
 
     form_class = PersonForm
     template_name = "contacts/person_form.html"
     context_object_name = "person"
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        if details_shared_elsewhere(person=self.object, editor=request.user):
+            return self.shared(status=200)
+        return self.render_to_response(self.get_context_data())
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        if details_shared_elsewhere(person=self.object, editor=request.user):
+            return self.shared(status=403)
+        form = self.get_form()
+        return self.form_valid(form) if form.is_valid() else self.form_invalid(form)
+
+    def shared(self, status):
+        context = {
+            "organization": self.organization,
+            "person": self.object,
+            "shared_message": services.PERSON_DETAILS_SHARED.format(person=self.object),
+        }
+        return render(self.request, "contacts/person_shared.html", context, status=status)
 
     def get_object(self, queryset=None):
         person = get_object_or_404(
@@ -483,17 +520,15 @@ class PersonUpdateView(OrganizationAccessMixin, UpdateView):
             raise Http404("This person keeps their own details.")
         return person
 
-    def form_valid(self, form):
-        try:
-            changes_save(
-                instance=self.object,
-                changes=form.changes(),
-                baseline=form.baseline(),
-                since=form.opened_at(),
-                by=self.request.user,
-            )
-        except EditConflict as conflict:
-            form.conflicts_show(conflict.conflicts)
-            return self.form_invalid(form)
-        messages.success(self.request, PERSON_SAVED.format(person=form.instance))
+    def perform(self, form):
+        return services.person_update(
+            person=self.object,
+            by=self.request.user,
+            baseline=form.baseline(),
+            since=form.opened_at(),
+            **form.changes(),
+        )
+
+    def succeeded(self, form, result):
+        messages.success(self.request, PERSON_SAVED.format(person=result))
         return redirect(self.profile_url())

@@ -155,7 +155,9 @@ def test_no_link_goes_to_a_billing_or_ceo_contact_who_may_not_sign_in(client, ro
 
 def test_no_link_goes_to_a_former_contact(client, ask_for_reset):
     person = UserFactory(email="former@example.org")
-    role = services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
+    role = services.role_assign(
+        organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None
+    ).contact_role
     services.role_remove(contact_role=role, by=None)
     ask_for_reset(person.email)
     assert mail.outbox == []
@@ -163,7 +165,9 @@ def test_no_link_goes_to_a_former_contact(client, ask_for_reset):
 
 def test_link_stops_working_once_the_person_loses_their_last_role(client, ask_for_reset):
     person = UserFactory(email="leaving@example.org")
-    role = services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
+    role = services.role_assign(
+        organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None
+    ).contact_role
     ask_for_reset(person.email)
     services.role_remove(contact_role=role, by=None)
     response = client.get(link_path(mail.outbox[-1]), follow=True)

@@ -92,7 +92,9 @@ def billing_and_ceo_only():
 
 def former_contact():
     person = UserFactory(email="former@example.org")
-    role = services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
+    role = services.role_assign(
+        organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None
+    ).contact_role
     services.role_remove(contact_role=role, by=None)
     return person
 
@@ -206,7 +208,9 @@ def test_admin_sign_in_is_throttled_by_the_same_rule(client):
 
 def test_contact_removed_from_their_last_role_is_signed_out_at_once(client):
     person = UserFactory()
-    role = services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
+    role = services.role_assign(
+        organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None
+    ).contact_role
     client.force_login(person)
     assert client.get(reverse("accounts:profile")).status_code == 200
     services.role_remove(contact_role=role, by=None)

@@ -7,11 +7,10 @@ import pytest
 from django.contrib.admin import helpers
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
 from contacts import exports, services
 from contacts.exports import COLUMNS, DIRECTORY_FALLBACK_ROLE, INVOICE_FALLBACK_ROLE
 from contacts.models import Organization, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 from contacts.tests.test_admin_groups import EDITORS, REVIEWERS, SUPERUSER, cme_staff
 
 pytestmark = pytest.mark.django_db

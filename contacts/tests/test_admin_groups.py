@@ -6,7 +6,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 
-from accounts.tests.factories import StaffUserFactory, UserFactory
+from contacts.tests.factories import StaffUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.admin import FALLBACK_DISPLAY
 from contacts.models import AccreditationStatus, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 from contacts.tests.test_admin_groups import EDITORS, REVIEWERS, SUPERUSER, cme_staff
 
 pytestmark = pytest.mark.django_db

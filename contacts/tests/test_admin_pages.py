@@ -8,10 +8,9 @@ from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.models import EmailLog, Organization, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 from contacts.tests.test_admin_groups import EDITORS, REVIEWERS, SUPERUSER, cme_staff
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,6 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.admin import (
     NO_PRIMARY,
@@ -16,7 +15,7 @@ from contacts.admin import (
 )
 from contacts.models import EmailLog, Organization, Role
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 from contacts.tests.test_admin_groups import EDITORS, REVIEWERS, SUPERUSER, cme_staff
 
 pytestmark = pytest.mark.django_db

@@ -12,10 +12,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.models import ContactRole, EmailLog, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

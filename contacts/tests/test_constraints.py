@@ -9,9 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 
-from accounts.tests.factories import UserFactory
 from contacts.models import ContactRole, EmailLog, Organization, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -3,12 +3,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.models import AccreditationStatus, Organization, Role
 from contacts.public_forms import QUERY_TOO_LONG, UNKNOWN_ACCREDITOR, UNKNOWN_STATUS
 from contacts.public_views import directory_accreditors
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
-from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.emails import email_send
 from contacts.models import EmailLog, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 from contacts.tests.test_admin_groups import REVIEWERS, cme_staff
 
 pytestmark = pytest.mark.django_db

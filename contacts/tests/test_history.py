@@ -3,10 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.models import Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +24,9 @@ def role_history(organization):
 
 def test_creating_an_organization_records_who_created_it_and_its_primary():
     editor, primary = UserFactory(), UserFactory()
-    organization = services.organization_create(primary=primary, by=editor, name="Cedars CME", provider_id="CA20001")
+    organization = services.organization_create(
+        primary=primary, by=editor, name="Cedars CME", provider_id="CA20001"
+    ).organization
     assert (latest(organization).history_type, latest(organization).history_user) == ("+", editor)
     assert role_history(organization) == [("+", Role.PRIMARY, primary.pk, editor)]
 
@@ -70,7 +71,9 @@ def test_replacing_a_role_holder_records_the_removal_and_the_addition_by_the_sam
 def test_removing_a_role_records_who_removed_it():
     organization = OrganizationFactory()
     editor, staff = organization.primary_contact, UserFactory()
-    contact_role = services.role_assign(organization=organization, person=staff, role=Role.STAFF, by=editor)
+    contact_role = services.role_assign(
+        organization=organization, person=staff, role=Role.STAFF, by=editor
+    ).contact_role
     services.role_remove(contact_role=contact_role, by=editor)
     assert role_history(organization)[-1] == ("-", Role.STAFF, staff.pk, editor)
 

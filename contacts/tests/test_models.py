@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.models import (
     ACCESS_ROLES,
@@ -16,7 +15,7 @@ from contacts.models import (
     Role,
     search_normalize,
 )
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +111,9 @@ def test_search_normalize_folds_case_accents_and_spaces():
 def test_role_reads_as_a_sentence():
     organization = OrganizationFactory(name="Valley CME")
     person = UserFactory(first_name="Jane", last_name="Doe")
-    contact_role = services.role_assign(organization=organization, person=person, role=Role.WEBSITE, by=None)
+    contact_role = services.role_assign(
+        organization=organization, person=person, role=Role.WEBSITE, by=None
+    ).contact_role
     assert str(contact_role) == "Jane Doe — Website Contact at Valley CME"
 
 

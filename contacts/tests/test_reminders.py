@@ -14,7 +14,6 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.tests.factories import StaffUserFactory, UserFactory
 from contacts import reminders, services
 from contacts.emails import absolute_url
 from contacts.management.commands.send_contact_reminders import UNKNOWN_PROVIDER_IDS
@@ -29,7 +28,7 @@ from contacts.reminders import (
     SkipReason,
     reminders_send,
 )
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, StaffUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

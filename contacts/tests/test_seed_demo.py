@@ -11,10 +11,13 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from contacts import services
+from contacts.history import history_page
 from contacts.management.commands.seed_demo import DEMO_PASSWORD, NEEDS_DEBUG, PEOPLE
 from contacts.models import ContactRole, EmailLog, Organization, Role
 
 pytestmark = pytest.mark.django_db
+
+CREATED = "created the organization"
 
 User = get_user_model()
 
@@ -190,3 +193,34 @@ def test_rerun_keeps_a_role_holder_a_demo_user_replaced(seed):
     services.role_replace(organization=organization, role=Role.BILLING, to=kevin, by=kevin)
     seed()
     assert organization.roles.get(role=Role.BILLING).person == kevin
+
+
+def full_history(organization) -> list[dict]:
+    """Every entry of the organization's History tab, newest first, across its pages."""
+    entries, page = [], 1
+    while True:
+        shown, has_next = history_page(organization, page=page, per_page=25)
+        entries += shown
+        if not has_next:
+            return entries
+        page += 1
+
+
+def test_each_organization_history_begins_with_its_one_creation(seed):
+    seed()
+    for organization in Organization.objects.all():
+        entries = full_history(organization)
+        creations = [entry for entry in entries if entry["action"] == CREATED]
+        assert len(creations) == 1, f"{organization}: {len(creations)} creation entries"
+        assert entries[-1]["action"] == CREATED, f"{organization}: the oldest entry is {entries[-1]['action']!r}"
+        assert all(entry["when"] > creations[0]["when"] for entry in entries[:-1]), organization
+
+
+def test_a_backdated_confirmation_comes_after_the_creation_in_history(seed):
+    seed()
+    pacific_heights = Organization.objects.get(provider_id="CA00214")
+    entries = full_history(pacific_heights)
+    confirmed = [entry for entry in entries if entry["action"] == "confirmed the contacts are current"]
+    assert len(confirmed) == 1
+    assert confirmed[0]["when"] == pacific_heights.contacts_confirmed_at
+    assert entries[-1]["action"] == CREATED and entries[-1]["when"] < confirmed[0]["when"]

@@ -8,7 +8,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import ProtectedError
 
-from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.models import ACCESS_ROLES, NO_ACCESS_ROLES, EmailLog, Organization, Role
 from contacts.services import (
@@ -19,7 +18,7 @@ from contacts.services import (
     ROLE_ALREADY_FILLED,
     ROLE_ALREADY_HELD,
 )
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +36,9 @@ def holders(organization, role):
 
 def test_organization_is_created_with_its_primary_contact():
     person = UserFactory()
-    organization = services.organization_create(primary=person, by=None, name="Sutter CME", provider_id="CA10001")
+    organization = services.organization_create(
+        primary=person, by=None, name="Sutter CME", provider_id="CA10001"
+    ).organization
     assert holders(organization, Role.PRIMARY) == [person.email]
 
 
@@ -56,21 +57,19 @@ def test_organization_created_with_an_invited_primary_sends_them_the_invitation(
 ):
     person = InvitedUserFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        organization = services.organization_create(primary=person, by=None, name="UC Davis CME", provider_id="CA10003")
-    assert organization.invited
+        created = services.organization_create(primary=person, by=None, name="UC Davis CME", provider_id="CA10003")
+    assert created.invited
     assert [m.to for m in mailoutbox] == [[person.email]]
     assert EmailLog.objects.get().kind == EmailLog.Kind.INVITATION
-    assert EmailLog.objects.get().organization == organization
+    assert EmailLog.objects.get().organization == created.organization
 
 
 def test_organization_created_with_a_primary_who_has_a_password_sends_no_email(
     mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        organization = services.organization_create(
-            primary=UserFactory(), by=None, name="Kaiser CME", provider_id="CA10004"
-        )
-    assert not organization.invited
+        created = services.organization_create(primary=UserFactory(), by=None, name="Kaiser CME", provider_id="CA10004")
+    assert not created.invited
     assert mailoutbox == []
     assert not EmailLog.objects.exists()
 
@@ -247,7 +246,7 @@ def test_role_replace_of_the_primary_is_a_hand_over(mailoutbox, django_capture_o
 
 def test_role_remove_takes_the_role_from_its_holder():
     organization = OrganizationFactory()
-    staff = services.role_assign(organization=organization, person=UserFactory(), role=Role.STAFF, by=None)
+    staff = services.role_assign(organization=organization, person=UserFactory(), role=Role.STAFF, by=None).contact_role
     services.role_remove(contact_role=staff, by=None)
     assert holders(organization, Role.STAFF) == []
 
@@ -384,8 +383,8 @@ def test_for_user_lists_each_organization_once_whatever_the_number_of_roles():
 def test_for_user_drops_the_organization_once_the_last_role_is_removed():
     person = UserFactory()
     organization = OrganizationFactory()
-    staff = services.role_assign(organization=organization, person=person, role=Role.STAFF, by=None)
-    website = services.role_assign(organization=organization, person=person, role=Role.WEBSITE, by=None)
+    staff = services.role_assign(organization=organization, person=person, role=Role.STAFF, by=None).contact_role
+    website = services.role_assign(organization=organization, person=person, role=Role.WEBSITE, by=None).contact_role
     services.role_remove(contact_role=staff, by=None)
     assert list(Organization.objects.for_user(person)) == [organization]
     services.role_remove(contact_role=website, by=None)
@@ -395,7 +394,7 @@ def test_for_user_drops_the_organization_once_the_last_role_is_removed():
 def test_for_user_drops_the_organization_when_only_billing_remains():
     person = UserFactory()
     organization = OrganizationFactory()
-    staff = services.role_assign(organization=organization, person=person, role=Role.STAFF, by=None)
+    staff = services.role_assign(organization=organization, person=person, role=Role.STAFF, by=None).contact_role
     services.role_assign(organization=organization, person=person, role=Role.BILLING, by=None)
     services.role_remove(contact_role=staff, by=None)
     assert list(Organization.objects.for_user(person)) == []
@@ -448,7 +447,7 @@ def test_official_communications_go_to_the_primary_contact_even_with_billing_and
     organization = OrganizationFactory(primary=primary)
     services.role_assign(organization=organization, person=UserFactory(), role=Role.BILLING, by=None)
     services.role_assign(organization=organization, person=UserFactory(), role=Role.WEBSITE, by=None)
-    assert organization.official_contact() == primary
+    assert organization.primary_contact == primary
 
 
 def test_fallbacks_follow_a_primary_hand_over():
@@ -458,7 +457,7 @@ def test_fallbacks_follow_a_primary_hand_over():
     organization = Organization.objects.get(pk=organization.pk)
     assert organization.invoice_recipient() == (new, True)
     assert organization.published_contact() == (new, True)
-    assert organization.official_contact() == new
+    assert organization.primary_contact == new
 
 
 def test_with_roster_serves_every_fallback_without_another_query(django_assert_num_queries):
@@ -478,5 +477,5 @@ def test_with_roster_serves_every_fallback_without_another_query(django_assert_n
     with django_assert_num_queries(2):  # the organizations, then every role with its holder
         organizations = list(Organization.objects.with_roster())
     with django_assert_num_queries(0):
-        answers = {o.pk: (o.invoice_recipient(), o.published_contact(), o.official_contact()) for o in organizations}
+        answers = {o.pk: (o.invoice_recipient(), o.published_contact(), o.primary_contact) for o in organizations}
     assert answers == expected

@@ -4,10 +4,9 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from accounts.tests.factories import InvitedUserFactory, StaffUserFactory, UserFactory
 from contacts import services
 from contacts.models import Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, StaffUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +36,9 @@ def roster(organization):
     staff = UserFactory()
     invited = InvitedUserFactory()
     services.role_assign(organization=organization, person=staff, role=Role.STAFF, by=primary)
-    technical = services.role_assign(organization=organization, person=invited, role=Role.TECHNICAL, by=primary)
+    technical = services.role_assign(
+        organization=organization, person=invited, role=Role.TECHNICAL, by=primary
+    ).contact_role
     return {"staff": staff, "invited": invited, "technical": technical}
 
 
@@ -69,7 +70,7 @@ def holder_without_access(role):
 def former_staff(organization):
     """A stranger who was Staff here until their role was removed."""
     person = stranger()
-    contact_role = services.role_assign(organization=organization, person=person, role=Role.STAFF, by=None)
+    contact_role = services.role_assign(organization=organization, person=person, role=Role.STAFF, by=None).contact_role
     services.role_remove(contact_role=contact_role, by=None)
     return person
 

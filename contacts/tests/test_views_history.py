@@ -8,10 +8,9 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.models import Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 from contacts.views import CONTACTS_CONFIRMED
 
 pytestmark = pytest.mark.django_db

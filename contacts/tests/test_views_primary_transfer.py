@@ -6,10 +6,9 @@ from django.contrib.messages import get_messages
 from django.core import mail
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.models import EmailLog, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 from contacts.views import PRIMARY_TRANSFERRED, SELF_LOST_ACCESS
 
 pytestmark = pytest.mark.django_db

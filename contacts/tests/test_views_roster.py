@@ -7,11 +7,10 @@ from django.core import mail
 from django.urls import reverse
 from django.utils.html import escape
 
-from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.forms import CHOOSE_A_PERSON, CHOOSE_ONE_PERSON, NEW_PERSON_NEEDS_NAME
 from contacts.models import ContactRole, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 from contacts.views import ALSO_INVITED, CONTACT_INVITED, CONTACT_KNOWN, ROLE_ASSIGNED, ROLE_REMOVED, SELF_LOST_ACCESS
 
 pytestmark = pytest.mark.django_db

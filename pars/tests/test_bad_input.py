@@ -58,10 +58,12 @@ def world(django_capture_on_commit_callbacks):
     theirs = OrganizationFactory(primary=sam, name="Coast CME")
     invited = InvitedUserFactory(email="ivy@example.org", first_name="Ivy", last_name="Invited")
     with django_capture_on_commit_callbacks(execute=True):
-        technical = services.role_assign(organization=ours, person=invited, role=Role.TECHNICAL, by=jane)
+        technical = services.role_assign(organization=ours, person=invited, role=Role.TECHNICAL, by=jane).contact_role
     email = EmailLog.objects.filter(to_email=invited.email).earliest("pk")
-    billing = services.role_assign(organization=ours, person=UserFactory(), role=Role.BILLING, by=jane)
-    their_staff = services.role_assign(organization=theirs, person=InvitedUserFactory(), role=Role.STAFF, by=sam)
+    billing = services.role_assign(organization=ours, person=UserFactory(), role=Role.BILLING, by=jane).contact_role
+    their_staff = services.role_assign(
+        organization=theirs, person=InvitedUserFactory(), role=Role.STAFF, by=sam
+    ).contact_role
     return {
         "jane": jane,
         "ours": ours,

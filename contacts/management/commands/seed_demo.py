@@ -22,6 +22,8 @@ from contacts.models import ACCESS_ROLES, AccreditationStatus, ContactRole, Orga
 User = get_user_model()
 
 DEMO_PASSWORD = "cme-demo-2026"
+# Demo organizations were created at least this long ago (and before their last confirmation).
+CREATED_AT_LEAST_DAYS_AGO = 365
 NEEDS_DEBUG = "seed_demo creates accounts whose password it prints; it runs only with DJANGO_DEBUG=1."
 REVIEWERS_GROUP = "CME reviewers"
 EDITORS_GROUP = "CME editors"
@@ -196,7 +198,8 @@ class Command(BaseCommand):
             created["CME staff group memberships"] += 1
         return user
 
-    def _person(self, details, password_hash, created):
+    def _person(self, details, password_hash, created) -> User | None:
+        """The person, if they exist or have a password; None for a contact the site will add by email."""
         details = dict(details)
         has_password = details.pop("password")
         person = User.objects.filter(email__iexact=details["email"]).first()
@@ -204,40 +207,60 @@ class Command(BaseCommand):
             # A password before any role: no invitation for people who can already sign in.
             person = _user_create(details.pop("email"), password_hash, **details)
             created["provider users with a password"] += 1
-        return person or details  # without a password: contact_add creates them, as the site would
+        return person
 
     def _organization(self, spec, people, editor, created):
         fields = spec["fields"]
         organization = Organization.objects.filter(provider_id=fields["provider_id"]).first()
-        if organization is None:
-            term = {}
-            if spec["term_years"]:
-                start = _years_ago(1)
-                term = {
-                    "accreditation_start": start,
-                    "accreditation_end": start.replace(year=start.year + spec["term_years"]),
-                }
-            organization = services.organization_create(primary=people[spec["primary"]], by=editor, **fields, **term)
-            created["organizations with their rosters"] += 1
-            new = True
-        else:
-            new = False
+        if organization is not None:
+            for role, key in spec["roles"]:
+                self._role(organization, role, people, key, editor)
+            return
+        term = {}
+        if spec["term_years"]:
+            start = _years_ago(1)
+            term = {
+                "accreditation_start": start,
+                "accreditation_end": start.replace(year=start.year + spec["term_years"]),
+            }
+        seeding_started = timezone.now()
+        organization = services.organization_create(
+            primary=people[spec["primary"]], by=editor, **fields, **term
+        ).organization
+        created["organizations with their rosters"] += 1
         for role, key in spec["roles"]:
             self._role(organization, role, people, key, editor)
-        if new and spec["confirmed_days_ago"] is not None:
+        self._backdate_creation(organization, since=seeding_started, days_ago=spec["confirmed_days_ago"])
+        if spec["confirmed_days_ago"] is not None:
             self._confirm(organization, people[spec["confirmed_by"]], spec["confirmed_days_ago"])
 
+    @staticmethod
+    def _backdate_creation(organization, *, since, days_ago):
+        """Date the organization's creation and first roster before anything else that happens to it.
+
+        The services record history as it happens, now; a demo organization whose
+        contacts were confirmed 400 days ago must have been created before that, so
+        its History reads as it could have happened: created, roster assigned, confirmed.
+        """
+        created_at = timezone.now() - timedelta(days=max(days_ago or 0, CREATED_AT_LEAST_DAYS_AGO) + 30)
+        Organization.history.filter(id=organization.pk, history_date__gte=since).update(history_date=created_at)
+        role_records = ContactRole.history.filter(organization_id=organization.pk, history_date__gte=since)
+        for step, record in enumerate(role_records.order_by("history_date", "history_id"), start=1):
+            moment = created_at + timedelta(minutes=step)
+            ContactRole.history.filter(pk=record.pk).update(history_date=moment)
+            ContactRole.objects.filter(pk=record.id, person_id=record.person_id).update(assigned_at=moment)
+
     def _role(self, organization, role, people, key, editor):
-        person = people[key]
-        if isinstance(person, dict):  # someone without a password: a person once contact_add has added them
-            person = people[key] = User.objects.filter(email__iexact=person["email"]).first() or person
+        person = people[key] or User.objects.filter(email__iexact=PEOPLE[key]["email"]).first()
         if role != Role.STAFF and organization.roles.filter(role=role).exists():
             return  # filled, by this person on an earlier run or by someone a demo user put there
-        if isinstance(person, dict):
+        if person is None:
             # Added by email as the site would: invited if the role grants access.
-            people[key] = services.contact_add(organization=organization, role=role, by=editor, **person).person
+            details = {name: value for name, value in PEOPLE[key].items() if name != "password"}
+            person = services.contact_add(organization=organization, role=role, by=editor, **details).person
         elif not organization.roles.filter(role=role, person=person).exists():
             services.role_assign(organization=organization, person=person, role=role, by=editor)
+        people[key] = person
 
     def _confirm(self, organization, person, days_ago):
         if days_ago == 0:
