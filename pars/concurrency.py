@@ -117,7 +117,7 @@ def changes_save(*, instance, changes: dict, baseline: dict, by, since: datetime
 
     baseline: field name -> text of the value the editor's form was rendered with.
     A field someone else changed meanwhile raises EditConflict and nothing is written.
-    The validation (full_clean) runs on the row as it is now with the changes applied.
+    The validation (full_clean) of the changed fields runs on the row as it is now with the changes applied.
     """
     model = type(instance)
     with transaction.atomic():
@@ -132,7 +132,8 @@ def changes_save(*, instance, changes: dict, baseline: dict, by, since: datetime
             current._history_user = by
             if hasattr(instance, "_history_date"):  # a command recording a change when it happened
                 current._history_date = instance._history_date
-            current.full_clean()
+            # Validate what changes: a rule of untouched fields was checked when they were saved.
+            current.full_clean(exclude=[f.name for f in model._meta.concrete_fields if f.name not in changes])
             current.save(update_fields=list(changes))
     return Saved(instance=current, changed=tuple(changes))
 
