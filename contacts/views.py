@@ -353,7 +353,13 @@ class RoleRemoveView(OrganizationAccessMixin, TemplateView):
         )
 
     def post(self, request, *args, **kwargs):
-        contact_role = self.get_contact_role()
+        contact_role = (
+            ContactRole.objects.select_related("person")
+            .filter(pk=self.kwargs["role_pk"], organization=self.organization)
+            .first()
+        )
+        if contact_role is None:
+            return self.already_removed()
         person, role = contact_role.person, contact_role.get_role_display()
         try:
             services.role_remove(contact_role=contact_role, by=request.user)
@@ -365,6 +371,21 @@ class RoleRemoveView(OrganizationAccessMixin, TemplateView):
             messages.success(request, SELF_LOST_ACCESS.format(organization=self.organization))
             return redirect("contacts:dashboard")
         messages.success(request, ROLE_REMOVED.format(person=person, role=role))
+        return redirect(self.profile_url())
+
+    def already_removed(self):
+        """Someone removed this role first (history says so): tell the second person, not 404."""
+        removal = (
+            ContactRole.history.filter(
+                id=self.kwargs["role_pk"], organization_id=self.organization.pk, history_type="-"
+            )
+            .select_related("person")
+            .first()
+        )
+        if removal is None:
+            raise Http404("No such role.")
+        text = services.ROLE_ALREADY_REMOVED.format(person=removal.person, role=removal.get_role_display())
+        messages.error(self.request, text)
         return redirect(self.profile_url())
 
 

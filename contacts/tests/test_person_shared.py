@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db
 def grace():
     """A contact of organization 3 who has not set a password."""
     grace = InvitedUserFactory(email="grace.lee@example.org", first_name="Grace", last_name="Lee", phone="555-0300")
-    services.role_assign(organization=OrganizationFactory(name="Organization 3"), person=grace, role=Role.STAFF, by=None)
+    services.role_assign(
+        organization=OrganizationFactory(name="Organization 3"), person=grace, role=Role.STAFF, by=None
+    )
     return grace
 
 
