@@ -1,18 +1,16 @@
 """People in the admin: CME staff find a person, see the roles they hold, and invite them."""
 
-import contextlib
-
 from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from contacts import services
 from contacts.models import ACCESS_ROLES, ContactRole, EmailLog
-from pars.addresses import EmailAddressField, email_canonical
+from pars import addresses
+from pars.addresses import EmailAddressField
 from pars.admin import IdsChoiceField, StaffModelAdmin
 from pars.concurrency import ConcurrentEditFormMixin, changes_save
 
@@ -141,9 +139,7 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # An address is searched by its canonical form, the one stored: "Jane@Example.ORG" finds jane@example.org.
-        with contextlib.suppress(ValidationError):
-            search_term = email_canonical(search_term)
-        return super().get_search_results(request, queryset, search_term)
+        return super().get_search_results(request, queryset, addresses.search_term(search_term))
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs.setdefault("form_class", IdsChoiceField)

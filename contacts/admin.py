@@ -23,6 +23,7 @@ from contacts import exports, services
 from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, stale_before
 from contacts.reminders import send_update_reminder_action
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED, PRIMARY_ROLE_FIXED, RosterRow
+from pars import addresses
 from pars.admin import BadLookupSafeChangeList, StaffModelAdmin, is_database_id
 from pars.concurrency import ConcurrentEditFormMixin
 
@@ -278,6 +279,10 @@ class OrganizationAdmin(StaffModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_roster()
+
+    def get_search_results(self, request, queryset, search_term):
+        # A contact's address is searched by its canonical form, the one stored.
+        return super().get_search_results(request, queryset, addresses.search_term(search_term))
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "website":

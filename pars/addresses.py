@@ -76,6 +76,14 @@ def email_lookup_key(address: str) -> str:
         return _fold((address or "").strip())
 
 
+def search_term(term: str) -> str:
+    """An admin search: an address as stored (its canonical form), anything else as typed."""
+    try:
+        return email_canonical(term)
+    except ValidationError:
+        return term
+
+
 class EmailAddressField(forms.EmailField):
     """A form's email address, cleaned to its canonical form; a refusal says why."""
 

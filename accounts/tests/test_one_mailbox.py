@@ -117,3 +117,9 @@ def test_migration_canonicalizes_addresses_and_reports_collisions_keeping_both(c
     out = capsys.readouterr().out
     assert f"people {kept.pk} <'sissi@example.org'>, {colliding.pk} <'s\u0131ssi@example.org'>" in out
     assert f"person {invisible.pk} <'fuzz2@exam\\xadple.org'> kept as it was" in out
+
+
+def test_admin_organization_search_finds_a_contacts_address_from_any_spelling(admin_client, sissi):
+    organization = sissi.contact_roles.get().organization
+    response = admin_client.get(reverse("admin:contacts_organization_changelist"), {"q": "S\u0131SSI@example.org"})
+    assert list(response.context["cl"].result_list) == [organization]
