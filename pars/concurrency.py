@@ -138,6 +138,15 @@ def changes_save(*, instance, changes: dict, baseline: dict, by, since: datetime
     return Saved(instance=current, changed=tuple(changes))
 
 
+class BaselineField(forms.CharField):
+    """The signed baseline: never a change of its own (the admin's change message lists changed fields)."""
+
+    widget = forms.HiddenInput
+
+    def has_changed(self, initial, data):
+        return False
+
+
 class ConcurrentEditFormMixin:
     """A ModelForm editing one row that saves only what the person changed and shows real conflicts.
 
@@ -154,7 +163,7 @@ class ConcurrentEditFormMixin:
         self.tracked = [name for name, field in self.fields.items() if not field.disabled and name in concrete]
         # The row as this request loaded it, before validation writes the input into the instance.
         self.loaded = {name: field_text(self.instance, name) for name in self.tracked}
-        self.fields[BASELINE_FIELD] = forms.CharField(widget=forms.HiddenInput, required=False)
+        self.fields[BASELINE_FIELD] = BaselineField(required=False)
         self.initial[BASELINE_FIELD] = self._sign(self.loaded, [])
         self.token = self._read_token() if self.is_bound else {"values": self.loaded, "theirs": []}
 

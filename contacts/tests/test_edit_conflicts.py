@@ -9,6 +9,7 @@ yours, who changed it and when, the input kept, and a choice.
 import re
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -161,6 +162,7 @@ def test_admin_save_of_other_fields_keeps_a_confirmation_made_meanwhile(client, 
     organization.refresh_from_db()
     assert organization.name == "Renamed CME"
     assert organization.contacts_confirmed_by == ann
+    assert LogEntry.objects.get(object_id=str(organization.pk)).get_change_message() == "Changed Name."
 
 
 def test_admin_change_form_shows_a_conflict_on_a_field_someone_changed_meanwhile(client, organization, ann):
