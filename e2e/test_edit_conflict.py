@@ -69,3 +69,27 @@ def test_a_contact_shared_with_another_organization_says_so_and_passes_axe(page,
     page.set_viewport_size(PHONE)
     assert_fits(page)
     assert_accessible(page)
+
+
+def test_the_admin_change_form_shows_a_conflict_that_passes_axe_and_keep_theirs_works(page, assert_accessible):
+    from contacts.tests.test_admin_groups import EDITORS, cme_staff
+    from e2e.test_admin_pages_axe import check_at_both_widths, sign_in_to_admin
+
+    organization = OrganizationFactory(phone="(916) 555-0100", city="Fresno")
+    editor = cme_staff(EDITORS)
+    sign_in_to_admin(page, editor)
+    page.goto(reverse("admin:contacts_organization_change", args=[organization.pk]))
+
+    services.organization_update(organization=organization, by=None, phone="(916) 555-0222")
+    page.locator("#id_phone").fill("(916) 555-0333")
+    page.locator("#id_city").fill("Davis")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_load_state()
+
+    assert EDIT_CONFLICT in page.locator("#content").inner_text()
+    assert "(916) 555-0222" in page.get_by_role("region", name="Fields changed by someone else").inner_text()
+    check_at_both_widths(page, assert_accessible, "organization-conflict")
+    page.get_by_role("button", name="Keep theirs").click()
+    page.wait_for_load_state()
+    saved = Organization.objects.get(pk=organization.pk)
+    assert (saved.phone, saved.city) == ("(916) 555-0222", "Davis")
