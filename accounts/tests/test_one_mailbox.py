@@ -27,7 +27,7 @@ LOGIN = reverse("accounts:login")
 def canonicalize_migration():
     from importlib import import_module
 
-    return import_module("accounts.migrations.0002_canonical_emails")
+    return import_module("accounts.migrations.0003_canonical_emails")
 
 
 def sign_in(client, email, password=PASSWORD):

@@ -41,6 +41,6 @@ def canonicalize(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0001_initial")]
+    dependencies = [("accounts", "0002_session_version")]
 
     operations = [migrations.RunPython(canonicalize, migrations.RunPython.noop)]
