@@ -48,11 +48,15 @@ class DirectorySearchForm(forms.Form):
         self.helper.form_method = "get"
         self.helper.disable_csrf = True
         self.helper.attrs = {"role": "search", "aria-label": "Find a CME provider", "novalidate": ""}
+        # A filter with a single accreditor to choose filters nothing: it is not shown.
+        filter_by_accreditor = len(accreditors) > 1
+        if not filter_by_accreditor:
+            self.fields["accreditor"].widget = forms.HiddenInput()
         self.helper.layout = Layout(
             Row(
-                Column("q", css_class="col-md-5"),
+                Column("q", css_class="col-md-5" if filter_by_accreditor else "col-md-7"),
                 Column("status", css_class="col-sm-6 col-md-3"),
-                Column("accreditor", css_class="col-sm-6 col-md-2"),
+                Column("accreditor", css_class="col-sm-6 col-md-2") if filter_by_accreditor else "accreditor",
                 Column(
                     StrictButton("Search", type="submit", css_class="btn-primary w-100"),
                     css_class="col-md-2 d-flex align-items-end mb-3",

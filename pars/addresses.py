@@ -91,4 +91,11 @@ class EmailAddressField(forms.EmailField):
 
     def clean(self, value):
         value = super().clean(value)
-        return email_canonical(value) if value else value
+        if not value:
+            return value
+        try:
+            return email_canonical(value)
+        except ValidationError as error:
+            if error.code == "invalid":  # in the words the form chose for an invalid address
+                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+            raise

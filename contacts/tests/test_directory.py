@@ -376,3 +376,12 @@ def test_accreditor_choices_probe_the_accreditor_index(searchable):
         assert directory_accreditors() == ["CMA"]
 
     assert "contacts_org_directory_accreditor" in _plan_sql(queries[0]["sql"])
+
+
+def test_the_accreditor_filter_shows_only_when_there_is_a_choice(client):
+    OrganizationFactory(accreditor="CMA")
+    html = client.get(reverse("contacts:directory")).content.decode()
+    assert '<select name="accreditor"' not in html
+    OrganizationFactory(accreditor="ACCME")
+    html = client.get(reverse("contacts:directory")).content.decode()
+    assert '<select name="accreditor"' in html
