@@ -47,7 +47,7 @@ NEEDS_POSTGRESQL = (
 )
 INPUT = re.compile(r"<input\b[^>]*>", re.S)
 ATTRIBUTE = re.compile(r'(\w[\w-]*)="([^"]*)"')
-DETAIL_FIELDS = ("phone", "city", "street_address")
+DETAIL_FIELDS = ("city", "street_address")  # free text: every edit a new value
 
 
 def arguments(argv):
@@ -198,7 +198,9 @@ def roster_choice(organization_pk, *, primary: bool, added_only: bool = False):
 
 def hand_over(browser, organization, number):
     person = roster_choice(organization, primary=True)
-    status, _final, page = browser.open(f"/organizations/{organization}/primary/", {"person": person, "confirm": "1"})
+    status, _final, page = browser.open(
+        f"/organizations/{organization}/primary/", {"who": "listed", "person": person, "confirm": "1"}
+    )
     return "accepted" if status == 200 and "is now the Primary Contact" in page else "refused"
 
 
@@ -206,6 +208,7 @@ def add_same_email(browser, organization, number):
     # Every client adds the address of the same two-second slot: the same new email, at once.
     slot = int(time.monotonic() / 2)
     data = {"email": f"soak{slot}@example.org", "first_name": "Soak", "last_name": str(slot), "role": "staff"}
+    data["confirm"] = "1"  # past the page that checks the answers
     _status, final, page = browser.open(f"/organizations/{organization}/contacts/add/", data)
     return "accepted" if final == f"/organizations/{organization}/" and "is now Staff" in page else "refused"
 

@@ -97,5 +97,5 @@ class EmailAddressField(forms.EmailField):
             return email_canonical(value)
         except ValidationError as error:
             if error.code == "invalid":  # in the words the form chose for an invalid address
-                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+                raise ValidationError(self.error_messages.get("invalid", EMAIL_INVALID), code="invalid") from None
             raise

@@ -63,7 +63,7 @@ def primary(client):
 
 
 def add_contact(client, organization, email):
-    data = {"email": email, "first_name": "David", "last_name": "Chen", "role": "staff"}
+    data = {"email": email, "first_name": "David", "last_name": "Chen", "role": "staff", "confirm": "1"}
     return client.post(reverse("contacts:contact_add", args=[organization.pk]), data)
 
 

@@ -43,7 +43,7 @@ def edit_url(organization, person):
 def test_adding_another_organizations_contact_adds_the_role_but_her_details_stay_theirs(client, mine, grace):
     added = client.post(
         reverse("contacts:contact_add", args=[mine.pk]),
-        {"email": "GRACE.LEE@example.org", "first_name": "G", "last_name": "L", "role": "staff"},
+        {"email": "GRACE.LEE@example.org", "first_name": "G", "last_name": "L", "role": "staff", "confirm": "1"},
         follow=True,
     )
     assert CONTACT_KNOWN.format(email="grace.lee@example.org", person=grace, role="Staff") in [
@@ -57,7 +57,9 @@ def test_adding_another_organizations_contact_adds_the_role_but_her_details_stay
     assert escape(services.PERSON_DETAILS_SHARED.format(person=grace)) in html
     assert "<form" not in html.split("<main", 1)[1].split("</main>")[0], "no edit form"
 
-    refused = client.post(edit_url(mine, grace), {"first_name": "Changed", "last_name": "Lee", "phone": "555-0111"})
+    refused = client.post(
+        edit_url(mine, grace), {"first_name": "Changed", "last_name": "Lee", "phone": "(916) 555-0111"}
+    )
     assert refused.status_code == 403
     grace.refresh_from_db()
     assert (grace.first_name, grace.phone) == ("Grace", "555-0300")
@@ -71,7 +73,7 @@ def test_a_contact_of_only_my_organizations_is_mine_to_edit(client, mine):
         services.role_assign(organization=organization, person=ivy, role=Role.STAFF, by=None)
 
     assert client.get(edit_url(mine, ivy)).context["form"] is not None
-    response = client.post(edit_url(mine, ivy), {"first_name": "Ivy", "last_name": "Vine", "phone": "555-0101"})
+    response = client.post(edit_url(mine, ivy), {"first_name": "Ivy", "last_name": "Vine", "phone": "(916) 555-0101"})
     assert response.status_code == 302
     ivy.refresh_from_db()
     assert ivy.last_name == "Vine"

@@ -53,7 +53,13 @@ def outcome_of(outcomes):
 @runs
 def test_the_same_new_email_added_at_two_organizations_at_once_is_one_person_invited_once(run):
     first, second = OrganizationFactory(), OrganizationFactory()
-    data = {"email": f"new{run}@example.org", "first_name": "New", "last_name": "Person", "role": "staff"}
+    data = {
+        "email": f"new{run}@example.org",
+        "first_name": "New",
+        "last_name": "Person",
+        "role": "staff",
+        "confirm": "1",
+    }
 
     results = outcome_of(
         run_at_once(
@@ -77,7 +83,7 @@ def test_the_same_new_email_added_at_two_organizations_at_once_is_one_person_inv
 @runs
 def test_the_same_new_email_assigned_by_email_at_two_organizations_at_once_is_one_person(run):
     first, second = OrganizationFactory(), OrganizationFactory()
-    data = {"email": f"tech{run}@example.org", "first_name": "Tess", "last_name": "Tech"}
+    data = {"who": "new", "email": f"tech{run}@example.org", "first_name": "Tess", "last_name": "Tech"}
 
     results = outcome_of(
         run_at_once(
@@ -124,8 +130,8 @@ def test_two_hand_overs_at_once_each_name_the_primary_they_really_replaced(run):
 
     results = outcome_of(
         run_at_once(
-            post(signed_in(sue), url, {"person": ann.pk, "confirm": "1"}),
-            post(signed_in(tom), url, {"person": bob.pk, "confirm": "1"}),
+            post(signed_in(sue), url, {"who": "listed", "person": ann.pk, "confirm": "1"}),
+            post(signed_in(tom), url, {"who": "listed", "person": bob.pk, "confirm": "1"}),
         )
     )
 
@@ -156,14 +162,18 @@ def test_a_details_edit_and_a_confirmation_at_once_both_stay(run):
 
     results = outcome_of(
         run_at_once(
-            post(editor, reverse("contacts:organization_edit", args=[organization.pk]), {**form, "phone": "555-0199"}),
+            post(
+                editor,
+                reverse("contacts:organization_edit", args=[organization.pk]),
+                {**form, "phone": "(916) 555-0199"},
+            ),
             post(confirmer, reverse("contacts:contacts_confirm", args=[organization.pk]), {}),
         )
     )
 
     assert [status for status, _ in results] == [302, 302]
     organization.refresh_from_db()
-    assert organization.phone == "555-0199"
+    assert organization.phone == "(916) 555-0199"
     assert organization.contacts_confirmed_by == ann
 
 
@@ -184,21 +194,23 @@ def test_two_details_edits_at_once_merge_different_fields_and_refuse_the_same_fi
         return call
 
     merged = outcome_of(
-        run_at_once(send(first, {**form_a, "phone": "555-0111"}), send(second, {**form_b, "city": "Davis"}))
+        run_at_once(send(first, {**form_a, "phone": "(916) 555-0111"}), send(second, {**form_b, "city": "Davis"}))
     )
     assert [status for status, _ in merged] == [302, 302]
     organization.refresh_from_db()
-    assert (organization.phone, organization.city) == ("555-0111", "Davis")
+    assert (organization.phone, organization.city) == ("(916) 555-0111", "Davis")
 
     form_a, form_b = details_form(first, organization), details_form(second, organization)
     clashed = outcome_of(
-        run_at_once(send(first, {**form_a, "phone": "555-0222"}), send(second, {**form_b, "phone": "555-0333"}))
+        run_at_once(
+            send(first, {**form_a, "phone": "(916) 555-0122"}), send(second, {**form_b, "phone": "(916) 555-0133"})
+        )
     )
     assert sorted(status for status, _ in clashed) == [200, 302]
     refused_html = next(html for status, html in clashed if status == 200)
     assert EDIT_CONFLICT in refused_html.replace("&#x27;", "'")
     organization.refresh_from_db()
-    assert organization.phone in ("555-0222", "555-0333")
+    assert organization.phone in ("(916) 555-0122", "(916) 555-0133")
     assert organization.phone in refused_html, "the refused page shows the value that won"
 
 
