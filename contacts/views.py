@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.generic import FormView, TemplateView, UpdateView, View
 
 from contacts import services
+from contacts.emails import invitations_latest
 from contacts.forms import (
     ContactAddForm,
     KeepAsStaffForm,
@@ -22,7 +23,15 @@ from contacts.forms import (
     service_errors_add,
 )
 from contacts.history import history_page
-from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, Organization, Role, details_shared_elsewhere
+from contacts.models import (
+    ACCESS_ROLES,
+    ROLE_PURPOSES,
+    ContactRole,
+    EmailLog,
+    Organization,
+    Role,
+    details_shared_elsewhere,
+)
 from pars.concurrency import EditConflict
 from pars.pagination import page_number
 
@@ -30,14 +39,19 @@ User = get_user_model()
 
 CONTACTS_CONFIRMED = "Thank you: the contacts of {organization} are confirmed as current."
 ORGANIZATION_SAVED = "The details of {organization} are saved."
-INVITATION_ON_ITS_WAY = "An invitation to set a password is on its way to {email}."
+INVITATION_ON_ITS_WAY = "An invitation to set a password is queued for {email} and will be sent within a minute."
 CONTACT_INVITED = INVITATION_ON_ITS_WAY + " {person} is now {role}."
 CONTACT_KNOWN = "{email} already had an account; the role was added. {person} is now {role}."
-ALSO_INVITED = "An invitation to set a password is on its way to them."
+INVITATION_QUEUED_AGAIN = "A new invitation to {email} is queued and will be sent within a minute."
+INVITATION_SUPPRESSED = "The invitation to {email} was not queued. {reason}"
+ALSO_INVITED = "An invitation to set a password is queued for them and will be sent within a minute."
 ROLE_ASSIGNED = "{person} is now {role}."
 ROLE_REMOVED = "{person} no longer holds the {role} role."
 SELF_LOST_ACCESS = "You are no longer a contact of {organization} and cannot see it any more."
-PRIMARY_TRANSFERRED = "{new} is now the Primary Contact. A notice of the change is on its way to {new} and {previous}."
+PRIMARY_TRANSFERRED = (
+    "{new} is now the Primary Contact. A notice of the change to {new} and {previous} is queued"
+    " and will be sent within a minute."
+)
 PERSON_SAVED = "The details of {person} are saved."
 
 
@@ -202,11 +216,35 @@ class ProfileView(OrganizationAccessMixin, TemplateView):
         return _with_health(queryset)
 
     def get_context_data(self, **kwargs):
+        pending = {r.person_id for r in self.organization.roles.all() if not r.person.has_usable_password()}
         return super().get_context_data(
             roster=roster_rows(self.organization),
+            invitations=invitations_latest(pending) if pending else {},
             active_tab="profile",
             **kwargs,
         )
+
+
+class InvitationResendView(OrganizationAccessMixin, View):
+    """A person affiliated with the organization: send a contact who has not set a password a new invitation (POST)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        person = get_object_or_404(
+            User.objects.filter(contact_roles__organization=self.organization).distinct(), pk=kwargs["person_pk"]
+        )
+        try:
+            log = services.invitation_resend(organization=self.organization, person=person, by=request.user)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return redirect(self.profile_url())
+        if log.status == EmailLog.Status.SUPPRESSED:
+            messages.warning(request, INVITATION_SUPPRESSED.format(email=person.email, reason=log.error))
+        else:
+            messages.success(request, INVITATION_QUEUED_AGAIN.format(email=person.email))
+        return redirect(self.profile_url())
 
 
 class OrganizationUpdateView(OrganizationAccessMixin, ServiceFormMixin, UpdateView):
@@ -289,7 +327,7 @@ class ContactAddView(OrganizationAccessMixin, ServiceFormMixin, FormView):
             "person": result.person,
             "role": result.contact_role.get_role_display(),
         }
-        # The service says whether it queued the invitation; it goes out when the request commits.
+        # The service says whether it queued the invitation (not when the limit held it back); a worker sends it.
         if result.person_created and result.invited:
             messages.success(self.request, CONTACT_INVITED.format(**values))
         elif result.person_created:  # a Billing or CEO contact does not sign in, so is not invited

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_canonical_emails'),
+        ('accounts', '0004_canonical_emails'),
     ]
 
     operations = [

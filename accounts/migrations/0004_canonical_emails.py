@@ -41,6 +41,6 @@ def canonicalize(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0002_session_version")]
+    dependencies = [("accounts", "0003_control_characters_refused")]
 
     operations = [migrations.RunPython(canonicalize, migrations.RunPython.noop)]
