@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV := DJANGO_DEBUG=1
 
-.PHONY: run test test-fast lint bench setup clean
+.PHONY: run test test-fast lint bench loadtest setup clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# HTTP against gunicorn with wrk (bench/loadtest.py says how); installs wrk from Debian when absent.
+loadtest: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python -m bench.loadtest
 
 clean:
 	rm -rf $(VENV) db staticfiles .pytest_cache .ruff_cache

@@ -55,6 +55,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# `make loadtest` only: the reference pages (pars/bench.py) and a per-request SQL count header.
+PARS_BENCH_VIEWS = env.bool("PARS_BENCH_VIEWS", default=False)
+if PARS_BENCH_VIEWS:
+    MIDDLEWARE.insert(0, "pars.bench.SqlCountMiddleware")
+
 ROOT_URLCONF = "pars.urls"
 WSGI_APPLICATION = "pars.wsgi.application"
 
