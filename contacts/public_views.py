@@ -6,12 +6,17 @@ credentials, phone and email. The prefetch loads no one else, so no other
 person can leak into a page.
 """
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import Prefetch
 from django.db.models.expressions import RawSQL
-from django.utils.decorators import method_decorator
+from django.http import HttpResponse
+from django.utils.functional import cached_property
 from django.views.generic import DetailView, ListView
 
+from contacts.caching import directory_page_key
 from contacts.models import ContactRole, Organization, Role
 from contacts.public_forms import DirectorySearchForm
 from pars.pagination import page_number
@@ -56,23 +61,63 @@ def directory_accreditors() -> list[str]:
         return [name for (name,) in cursor.fetchall()]
 
 
-# Read-only pages: no transaction (ATOMIC_REQUESTS) round trips around their reads.
-@method_decorator(transaction.non_atomic_requests, name="dispatch")
+# The directory counts and pages through at most this many providers: a search that finds more is refined.
+RESULTS_CAP = 1000
+MORE_THAN_CAP = f"More than {RESULTS_CAP:,} providers"
+REFINE_SEARCH = (
+    f"Only the first {RESULTS_CAP:,} are listed: add a word or a city, or choose a status or an accreditor,"
+    " to narrow the search."
+)
+
+
+class CappedPaginator(Paginator):
+    """Pages through the first RESULTS_CAP results only, and counts no further than one past them.
+
+    A count of every match of a short term reads most of the table at 100,000
+    providers, and a page deep into the list reads every entry before it. Both
+    stop at the cap: a search past it shows "more than 1,000" and asks for a
+    narrower one.
+    """
+
+    @cached_property
+    def count(self) -> int:
+        # Unordered, so the database may stop as soon as it has found one row past the cap.
+        return min(self.object_list.order_by()[: RESULTS_CAP + 1].count(), RESULTS_CAP + 1)
+
+    @property
+    def capped(self) -> bool:
+        return self.count > RESULTS_CAP
+
+    @cached_property
+    def num_pages(self) -> int:
+        return -(-min(self.count, RESULTS_CAP) // self.per_page) or 1
+
+
 class DirectoryView(ListView):
     """Anyone, signed in or not: search the listed, accredited providers.
 
     A bookmarkable GET form. Input that does not fit (an unknown status, a
     page past the end, page=abc) shows a message or the nearest page, never
-    an error page.
+    an error page. An anonymous visitor's page is cached per query string
+    until any listed organization or person changes (contacts.caching).
     """
 
     template_name = "contacts/directory.html"
     context_object_name = "organizations"
     paginate_by = 20
+    paginator_class = CappedPaginator
 
     def get(self, request, *args, **kwargs):
+        key = directory_page_key(request)
+        if key is not None and (page := cache.get(key)) is not None:
+            return HttpResponse(page)
         self.form = DirectorySearchForm(request.GET, accreditors=directory_accreditors())
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        if key is not None:
+            response.add_post_render_callback(
+                lambda rendered: cache.set(key, rendered.content, settings.DIRECTORY_CACHE_SECONDS)
+            )
+        return response
 
     def get_queryset(self):
         if not self.form.is_valid():
@@ -88,7 +133,7 @@ class DirectoryView(ListView):
         return organizations.order_by("name", "pk")
 
     def paginate_queryset(self, queryset, page_size):
-        """Like ListView's, but page=abc gives the first page and page=9999 the last, not a 404."""
+        """Like ListView's, but page=abc gives the first page and page=9999 the last (within the cap), not a 404."""
         paginator = self.get_paginator(queryset, page_size)
         page = paginator.get_page(page_number(self.request, self.page_kwarg))
         return paginator, page, page.object_list, page.has_other_pages()
@@ -98,10 +143,10 @@ class DirectoryView(ListView):
         page = context["page_obj"]
         context["page_range"] = page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
         context["searched"] = self.form.is_bound and any(self.form.data.get(key) for key in self.form.fields)
+        context["more_than_cap"], context["refine_search"] = MORE_THAN_CAP, REFINE_SEARCH
         return context
 
 
-@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class ProviderDetailView(DetailView):
     """Anyone: one listed, accredited provider and its published contact.
 
