@@ -267,13 +267,14 @@ def measure(all_pages: list[dict], master: int) -> None:
     chosen = [p for p in all_pages if p["label"] in ("bare view", "floor page (signed in)")]
     chosen += [p for p in all_pages if p not in chosen and (not wanted or p["label"].startswith(tuple(wanted)))]
     for page in chosen:
-        status, page["sql"] = fetch(page)
+        status, _ = fetch(page)
         if status != page.get("expect", 200):
             raise SystemExit(f"{page['label']}: {page['path']} answered {status}, not {page.get('expect', 200)}")
     results = {page["label"]: [] for page in chosen}
     with tempfile.TemporaryDirectory() as script_dir:
-        for page in chosen:  # warm every worker's caches and connections
+        for page in chosen:  # warm every worker's caches and connections, then count one request's SQL
             wrk(page, 1, Path(script_dir))
+            page["sql"] = fetch(page)[1]
         for number in range(ROUNDS):
             print(f"round {number + 1} of {ROUNDS}", flush=True)
             for page in chosen:

@@ -5,3 +5,7 @@ class ContactsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "contacts"
     verbose_name = "Organizations and contacts"
+
+    def ready(self):
+        # The receivers that invalidate cached pages on every change.
+        from contacts import caching  # noqa: F401

@@ -6,13 +6,18 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.generic import FormView, TemplateView, UpdateView, View
 
 from contacts import services
+from contacts.caching import roster_fragment_key
 from contacts.forms import (
     ContactAddForm,
     KeepAsStaffForm,
@@ -22,7 +27,7 @@ from contacts.forms import (
     service_errors_add,
 )
 from contacts.history import history_page
-from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, Organization, Role
+from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, Organization, Role, roster_prefetch
 from pars.pagination import page_number
 
 User = get_user_model()
@@ -175,19 +180,31 @@ def roster_rows(organization) -> list[dict]:
 
 
 class ProfileView(OrganizationAccessMixin, TemplateView):
-    """A person affiliated with the organization: its details and the roster of all seven roles."""
+    """A person affiliated with the organization: its details and the roster of all seven roles.
+
+    The roster is drawn once per roster version and viewer and then reused
+    (contacts.caching): a cached roster costs neither its query nor its template.
+    """
 
     template_name = "contacts/profile.html"
+    roster_template_name = "contacts/includes/roster.html"
+    roster_cache_seconds = 24 * 3600
 
     def organization_queryset(self, queryset):
-        return _with_health(queryset)
+        return queryset.select_related("contacts_confirmed_by")
+
+    def roster_html(self) -> str:
+        key = roster_fragment_key(self.organization, self.request.user)
+        html = cache.get(key)
+        if html is None:
+            prefetch_related_objects([self.organization], roster_prefetch())
+            context = {"organization": self.organization, "roster": roster_rows(self.organization)}
+            html = render_to_string(self.roster_template_name, {**context, "user": self.request.user})
+            cache.set(key, html, self.roster_cache_seconds)
+        return mark_safe(html)  # our own template's output, escaped when it was drawn
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            roster=roster_rows(self.organization),
-            active_tab="profile",
-            **kwargs,
-        )
+        return super().get_context_data(roster=self.roster_html(), active_tab="profile", **kwargs)
 
 
 class OrganizationUpdateView(OrganizationAccessMixin, ServiceFormMixin, UpdateView):
