@@ -63,15 +63,12 @@ def directory_accreditors() -> list[str]:
 
 # The directory counts and pages through at most this many providers: a search that finds more is refined.
 RESULTS_CAP = 1000
-MORE_THAN_CAP = f"More than {RESULTS_CAP:,} providers"
-REFINE_SEARCH = (
-    f"Only the first {RESULTS_CAP:,} are listed: add a word or a city, or choose a status or an accreditor,"
-    " to narrow the search."
-)
+MORE_THAN_CAP = "More than {cap:,} providers"
+REFINE_SEARCH = "Only the first {cap:,} are listed: add a word or a city, or choose a status or an accreditor, to narrow the search."
 
 
 class CappedPaginator(Paginator):
-    """Pages through the first RESULTS_CAP results only, and counts no further than one past them.
+    """Pages through the first `cap` results only, and counts no further than one past them.
 
     A count of every match of a short term reads most of the table at 100,000
     providers, and a page deep into the list reads every entry before it. Both
@@ -79,18 +76,20 @@ class CappedPaginator(Paginator):
     narrower one.
     """
 
+    cap = RESULTS_CAP
+
     @cached_property
     def count(self) -> int:
         # Unordered, so the database may stop as soon as it has found one row past the cap.
-        return min(self.object_list.order_by()[: RESULTS_CAP + 1].count(), RESULTS_CAP + 1)
+        return self.object_list.order_by()[: self.cap + 1].count()
 
     @property
     def capped(self) -> bool:
-        return self.count > RESULTS_CAP
+        return self.count > self.cap
 
     @cached_property
     def num_pages(self) -> int:
-        return -(-min(self.count, RESULTS_CAP) // self.per_page) or 1
+        return -(-min(self.count, self.cap) // self.per_page) or 1
 
 
 class DirectoryView(ListView):
@@ -143,7 +142,9 @@ class DirectoryView(ListView):
         page = context["page_obj"]
         context["page_range"] = page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
         context["searched"] = self.form.is_bound and any(self.form.data.get(key) for key in self.form.fields)
-        context["more_than_cap"], context["refine_search"] = MORE_THAN_CAP, REFINE_SEARCH
+        if page.paginator.capped:
+            context["more_than_cap"] = MORE_THAN_CAP.format(cap=page.paginator.cap)
+            context["refine_search"] = REFINE_SEARCH.format(cap=page.paginator.cap)
         return context
 
 
