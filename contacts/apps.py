@@ -5,7 +5,3 @@ class ContactsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "contacts"
     verbose_name = "Organizations and contacts"
-
-    def ready(self):
-        # The receivers that invalidate cached pages on every change.
-        from contacts import caching  # noqa: F401

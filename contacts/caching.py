@@ -1,80 +1,74 @@
-"""What the site caches, and the one place that says when a cached page is stale.
+"""What the site caches, and why a cached page is never stale.
 
 Two things are cached (Django's cache framework: local memory by default, the
 shared cache of CACHE_URL in production, so every web process sees one cache):
 
 - the public directory as an anonymous visitor sees it, per query string, for
-  DIRECTORY_CACHE_SECONDS, under a directory version;
-- each organization's roster as drawn on its Profile tab, under that
-  organization's roster version.
+  DIRECTORY_CACHE_SECONDS, under the directory's version;
+- each organization's roster as drawn on its Profile tab, per viewer ("You"
+  marks them), under the roster's version.
 
-A change makes these stale, so every change bumps the versions through
-roster_changed(organization) (the organization's roster and details as the
-directory shows them) or person_changed(person) (a person's details, shown on
-every roster they are on, and in the directory when published). Nothing keys
-on time alone: a stale page after a change would be a defect.
+A version is read from the database, not bumped by the writers: every save and
+delete of an organization, a role or a person writes a history row
+(django-simple-history), so the newest history ids are a version that every
+change moves, whoever makes it (each service, the admin's forms, the account
+pages, a password set from an invitation, a service another issue adds), with
+nothing to remember to call. It moves in the writer's transaction, so a reader
+sees the new version only together with the new rows: a page drawn from old
+rows is never stored under a new version, and no concurrent request can serve
+one. A write that makes no history row (QuerySet.update, bulk_create) is not
+seen: use simple-history's bulk helpers there.
 
-The receivers below call them for every save and delete of an organization,
-a role or a person, whoever makes it (the services, the admin's forms, the
-account pages, a password set from an invitation), so a new service is covered
-without remembering to. A bulk write that sends no signals (QuerySet.update,
-bulk_create) calls roster_changed itself.
-
-A version is bumped twice: at once, so the request that made the change reads
-it back fresh, and again when the transaction commits, so a page drawn from the
-old rows by a concurrent request in between is never served under the new version.
+- The roster's version is the newest history id of the organization's roles and
+  of the people on its roster: two subqueries folded into the Profile tab's own
+  query of the organization (roster_version_annotations), so a cached roster
+  costs no query at all.
+- The directory's version is the newest history id of any organization, role
+  or person: one query of three index lookups per visit.
 """
 
 import hashlib
-import uuid
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
-from django.core.cache import cache
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.db.models import OuterRef, Subquery
 
 from contacts.models import ContactRole, Organization
 
-DIRECTORY_VERSION_KEY = "directory:version"
+HistoricalContactRole = ContactRole.history.model
+HistoricalOrganization = Organization.history.model
 
 
-def _roster_version_key(organization_pk: int) -> str:
-    return f"roster:{organization_pk}:version"
+def _newest(history):
+    return Subquery(history.order_by("-history_id").values("history_id")[:1])
 
 
-def _bump(*keys: str) -> None:
-    def bump():
-        cache.set_many(dict.fromkeys(keys, uuid.uuid4().hex), timeout=None)
-
-    bump()
-    transaction.on_commit(bump)
-
-
-def _version(key: str) -> str:
-    version = cache.get(key)
-    if version is None:
-        version = uuid.uuid4().hex
-        cache.add(key, version, timeout=None)
-        version = cache.get(key, version)
-    return version
-
-
-def roster_changed(organization: Organization) -> None:
-    """The organization, its roster or its people changed: its Profile roster and the directory are stale."""
-    _bump(_roster_version_key(organization.pk), DIRECTORY_VERSION_KEY)
-
-
-def person_changed(person) -> None:
-    """A person's details changed: every roster they are on, and the directory, are stale."""
-    organizations = ContactRole.objects.filter(person=person).values_list("organization", flat=True).distinct()
-    _bump(DIRECTORY_VERSION_KEY, *(_roster_version_key(pk) for pk in organizations))
+def roster_version_annotations() -> dict:
+    """Annotations of an Organization queryset that together are the roster's version."""
+    people = ContactRole.objects.filter(organization=OuterRef(OuterRef("pk"))).values("person")
+    return {
+        "roster_roles_version": _newest(HistoricalContactRole.objects.filter(organization_id=OuterRef("pk"))),
+        "roster_people_version": _newest(get_user_model().history.model.objects.filter(id__in=people)),
+    }
 
 
 def roster_fragment_key(organization: Organization, viewer) -> str:
-    """The Profile tab's roster of this organization as `viewer` sees it ("You" marks them)."""
-    return f"roster:{organization.pk}:{_version(_roster_version_key(organization.pk))}:{viewer.pk}"
+    """The Profile tab's roster of `organization` (loaded with roster_version_annotations) as `viewer` sees it."""
+    version = f"{organization.roster_roles_version}.{organization.roster_people_version}"
+    return f"roster:{organization.pk}:{version}:{viewer.pk}"
+
+
+def directory_version() -> str:
+    """The newest history id of every organization, role and person: any change to them moves it."""
+    newest = {
+        "organizations_version": _newest(HistoricalOrganization.objects.all()),
+        "roles_version": _newest(HistoricalContactRole.objects.all()),
+        "people_version": _newest(get_user_model().history.model.objects.all()),
+    }
+    # One row of three scalar subqueries (no row at all without organizations, and nothing to list).
+    row = Organization.objects.order_by().annotate(**newest).values_list(*newest)[:1]
+    return ".".join(str(version) for version in next(iter(row), ()))
 
 
 def directory_page_key(request) -> str | None:
@@ -88,24 +82,4 @@ def directory_page_key(request) -> str | None:
     if len(get_messages(request)):
         return None
     query = hashlib.sha256(request.META.get("QUERY_STRING", "").encode()).hexdigest()
-    return f"directory:{_version(DIRECTORY_VERSION_KEY)}:{query}"
-
-
-@receiver(post_save, sender=Organization)
-@receiver(post_delete, sender=Organization)
-def _organization_saved(sender, instance, **kwargs):
-    roster_changed(instance)
-
-
-@receiver(post_save, sender=ContactRole)
-@receiver(post_delete, sender=ContactRole)
-def _role_saved(sender, instance, **kwargs):
-    roster_changed(Organization(pk=instance.organization_id))
-
-
-@receiver(post_save, sender=settings.AUTH_USER_MODEL)
-def _person_saved(sender, instance, update_fields=None, **kwargs):
-    # Signing in stores last_login, which no page shows.
-    if update_fields is not None and set(update_fields) <= {"last_login"}:
-        return
-    person_changed(instance)
+    return f"directory:{directory_version()}:{query}"

@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django.views.generic import FormView, TemplateView, UpdateView, View
 
 from contacts import services
-from contacts.caching import roster_fragment_key
+from contacts.caching import roster_fragment_key, roster_version_annotations
 from contacts.forms import (
     ContactAddForm,
     KeepAsStaffForm,
@@ -184,7 +184,8 @@ class ProfileView(OrganizationAccessMixin, TemplateView):
     """A person affiliated with the organization: its details and the roster of all seven roles.
 
     The roster is drawn once per roster version and viewer and then reused
-    (contacts.caching): a cached roster costs neither its query nor its template.
+    (contacts.caching): a cached roster costs neither its query nor its template;
+    its version comes with the organization's own query.
     """
 
     template_name = "contacts/profile.html"
@@ -192,7 +193,7 @@ class ProfileView(OrganizationAccessMixin, TemplateView):
     roster_cache_seconds = 24 * 3600
 
     def organization_queryset(self, queryset):
-        return queryset.select_related("contacts_confirmed_by")
+        return queryset.select_related("contacts_confirmed_by").annotate(**roster_version_annotations())
 
     def roster_html(self) -> str:
         key = roster_fragment_key(self.organization, self.request.user)
