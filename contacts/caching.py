@@ -32,7 +32,7 @@ import hashlib
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, Func, OuterRef, Subquery
 
 from contacts.models import ContactRole, Organization
 
@@ -41,7 +41,14 @@ HistoricalOrganization = Organization.history.model
 
 
 def _newest(history):
-    return Subquery(history.order_by("-history_id").values("history_id")[:1])
+    """MAX(history_id) of these records, as a scalar subquery.
+
+    A plain MAX, not ORDER BY ... LIMIT 1, so PostgreSQL reads the organization's
+    or the people's records through their index instead of walking the whole
+    history backwards until it meets one of theirs; over a whole table it is one
+    probe of the primary key. (Func, not Max: an aggregate would group the subquery.)
+    """
+    return Subquery(history.order_by().annotate(newest=Func(F("history_id"), function="MAX")).values("newest"))
 
 
 def roster_version_annotations() -> dict:
