@@ -32,7 +32,8 @@ import hashlib
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
-from django.db.models import F, Func, OuterRef, Subquery
+from django.db import connection
+from django.db.models.expressions import RawSQL
 
 from contacts.models import ContactRole, Organization
 
@@ -40,24 +41,33 @@ HistoricalContactRole = ContactRole.history.model
 HistoricalOrganization = Organization.history.model
 
 
-def _newest(history):
-    """MAX(history_id) of these records, as a scalar subquery.
+def _newest(table: str, where: str = "") -> str:
+    """MAX(history_id) of a history table, as SQL for a scalar subquery.
 
-    A plain MAX, not ORDER BY ... LIMIT 1, so PostgreSQL reads the organization's
-    or the people's records through their index instead of walking the whole
-    history backwards until it meets one of theirs; over a whole table it is one
-    probe of the primary key. (Func, not Max: an aggregate would group the subquery.)
+    A plain MAX, not ORDER BY ... LIMIT 1, so PostgreSQL may read one
+    organization's or person's records through their index rather than walk the
+    whole history backwards; over a whole table it is one probe of the primary
+    key. Written out, as the sign-in check is (accounts.backends): these run on
+    every Profile tab and directory visit, and building ORM subqueries costs CPU
+    on each.
     """
-    return Subquery(history.order_by().annotate(newest=Func(F("history_id"), function="MAX")).values("newest"))
+    return f'(SELECT MAX("history_id") FROM "{table}"{where})'
 
 
 def roster_version_annotations() -> dict:
     """Annotations of an Organization queryset that together are the roster's version."""
-    people = ContactRole.objects.filter(organization=OuterRef(OuterRef("pk"))).values("person")
+    organizations = Organization._meta.db_table
+    roles, role_history = ContactRole._meta.db_table, HistoricalContactRole._meta.db_table
+    of_this_organization = f' WHERE "organization_id" = "{organizations}"."id"'
+    people = f'SELECT "person_id" FROM "{roles}" WHERE "organization_id" = "{organizations}"."id"'
     return {
-        "roster_roles_version": _newest(HistoricalContactRole.objects.filter(organization_id=OuterRef("pk"))),
-        "roster_people_version": _newest(get_user_model().history.model.objects.filter(id__in=people)),
+        "roster_roles_version": RawSQL(_newest(role_history, of_this_organization), ()),
+        "roster_people_version": RawSQL(_newest(_people_history(), f' WHERE "id" IN ({people})'), ()),
     }
+
+
+def _people_history() -> str:
+    return get_user_model().history.model._meta.db_table
 
 
 def roster_fragment_key(organization: Organization, viewer) -> str:
@@ -68,14 +78,10 @@ def roster_fragment_key(organization: Organization, viewer) -> str:
 
 def directory_version() -> str:
     """The newest history id of every organization, role and person: any change to them moves it."""
-    newest = {
-        "organizations_version": _newest(HistoricalOrganization.objects.all()),
-        "roles_version": _newest(HistoricalContactRole.objects.all()),
-        "people_version": _newest(get_user_model().history.model.objects.all()),
-    }
-    # One row of three scalar subqueries (no row at all without organizations, and nothing to list).
-    row = Organization.objects.order_by().annotate(**newest).values_list(*newest)[:1]
-    return ".".join(str(version) for version in next(iter(row), ()))
+    tables = (HistoricalOrganization._meta.db_table, HistoricalContactRole._meta.db_table, _people_history())
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(_newest(table) for table in tables)}")
+        return ".".join(str(version) for version in cursor.fetchone())
 
 
 def directory_page_key(request) -> str | None:
