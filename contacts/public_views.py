@@ -16,7 +16,7 @@ from django.http import HttpResponse
 from django.utils.functional import cached_property
 from django.views.generic import DetailView, ListView
 
-from contacts.caching import directory_page_key
+from contacts.caching import directory_page_key, directory_version_columns
 from contacts.models import ContactRole, Organization, Role
 from contacts.public_forms import DirectorySearchForm
 from pars.pagination import page_number
@@ -41,12 +41,18 @@ def directory_organizations():
 
 
 def directory_accreditors() -> list[str]:
-    """The distinct accreditors of the listed providers, for the filter, in one query.
+    """The distinct accreditors of the listed providers, for the filter, in one query."""
+    return directory_accreditors_and_version()[0]
+
+
+def directory_accreditors_and_version() -> tuple[list[str], str]:
+    """The accreditors of the listed providers, and the directory's cache version, in one query.
 
     A plain DISTINCT reads every listed provider (tens of milliseconds at
     100,000). This recursive query asks instead for the first accreditor, then
     for the first one after it, and so on: one probe of the accreditor index
-    (migration 0004) per distinct value, a handful in all.
+    (migration 0004) per distinct value, a handful in all. The version
+    (contacts.caching) rides along, on every row, or alone when none is listed.
     """
     listed = Organization.objects.in_directory().order_by("accreditor").values_list("accreditor")
     first, first_params = listed[:1].query.sql_with_params()
@@ -55,10 +61,13 @@ def directory_accreditors() -> list[str]:
         cursor.execute(
             f"WITH RECURSIVE previous(name) AS (SELECT ({first})"
             f" UNION ALL SELECT ({after}) FROM previous WHERE previous.name IS NOT NULL)"
-            " SELECT name FROM previous WHERE name IS NOT NULL",
+            f" SELECT previous.name, {directory_version_columns()}"
+            " FROM (SELECT 1) one LEFT JOIN previous ON previous.name IS NOT NULL ORDER BY previous.name",
             (*first_params, *after_params),
         )
-        return [name for (name,) in cursor.fetchall()]
+        rows = cursor.fetchall()
+    version = ".".join(str(part) for part in rows[0][1:])
+    return [name for name, *_ in rows if name is not None], version
 
 
 # The directory counts and pages through at most this many providers: a search that finds more is refined.
@@ -107,10 +116,11 @@ class DirectoryView(ListView):
     paginator_class = CappedPaginator
 
     def get(self, request, *args, **kwargs):
-        key = directory_page_key(request)
+        accreditors, version = directory_accreditors_and_version()
+        key = directory_page_key(request, version)
         if key is not None and (page := cache.get(key)) is not None:
             return HttpResponse(page)
-        self.form = DirectorySearchForm(request.GET, accreditors=directory_accreditors())
+        self.form = DirectorySearchForm(request.GET, accreditors=accreditors)
         response = super().get(request, *args, **kwargs)
         if key is not None:
             response.add_post_render_callback(
