@@ -65,6 +65,14 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("!", red=True, bold=True)
 
 
+@pytest.fixture
+def client():
+    """The test client (pytest-django's fixture), verified in two-factor sign-in along with force_login."""
+    from accounts.tests.client import Client
+
+    return Client()
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
@@ -75,15 +83,42 @@ def browser():
         chromium.close()
 
 
+# Runs in every document before its own scripts: reports each Content-Security-Policy
+# violation (blocked inline script or style, eval, a foreign source) to the test.
+CSP_LISTENER = """
+document.addEventListener('securitypolicyviolation', (event) => {
+    window.reportCspViolation([event.documentURI, event.effectiveDirective, event.blockedURI,
+                               event.sourceFile + ':' + event.lineNumber, event.sample].join(' | '));
+});
+"""
+
+
 @pytest.fixture
-def page(browser, live_server, settings):
-    """A fresh browser page; emails link to the live server."""
+def csp_violations():
+    """Content-Security-Policy violations the browser reported in this test (the page fixture fails on any)."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, settings, csp_violations):
+    """A fresh browser page; emails link to the live server. The test fails on any CSP violation on any page."""
     settings.SITE_URL = live_server.url
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
+    context.expose_function("reportCspViolation", lambda violation: csp_violations.append(violation))
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and "Content Security Policy" in message.text
+            and csp_violations.append(f"console: {message.text}")
+        ),
+    )
     yield page
     context.close()
+    assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
 @pytest.fixture
@@ -94,7 +129,10 @@ def assert_accessible():
     axe = Axe()
 
     def check(page):
-        results = axe.run(page)
+        # Without preloading the CSSOM: axe would copy @import-ed stylesheets (the admin's
+        # forms.css imports widgets.css) into inline <style> elements, which the site's CSP
+        # rightly blocks. Only axe's css-orientation-lock rule reads that copy.
+        results = axe.run(page, options={"resultTypes": ["violations"], "preload": {"assets": ["media"]}})
         violations = results.response["violations"]
         assert not violations, f"axe found {len(violations)} violation(s) on {page.url}:\n" + results.generate_report()
 

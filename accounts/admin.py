@@ -6,7 +6,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import services as account_services
 from contacts import services
 from contacts.models import ACCESS_ROLES, ContactRole, EmailLog
 from pars.admin import IdsChoiceField, StaffModelAdmin
@@ -19,6 +22,15 @@ PERMISSION_FIELDS = ("is_active", "is_staff", "is_superuser", "groups", "user_pe
 INVITATIONS_SENT = "Invitation sent to {people}."
 INVITATIONS_FAILED = "The invitation to {people} could not be sent; see the email log."
 NOT_INVITED = "Not invited, as they hold no role that lets them sign in: {people}."
+TWO_FACTOR_RESET_DONE = (
+    "Two-factor sign-in reset for {people}: signed out everywhere, they set it up again at their next sign-in."
+)
+
+# django-otp's own device pages would show superusers every person's secret as a QR code;
+# the one thing staff need, a reset after a lost phone, is the people list's action below.
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)
 
 
 class UserCreationForm(auth_forms.AdminUserCreationForm):
@@ -89,6 +101,15 @@ def send_invitation(modeladmin, request, queryset):
         modeladmin.message_user(request, NOT_INVITED.format(people=_names(skipped)), messages.WARNING)
 
 
+@admin.action(description="Reset two-factor sign-in (lost phone)", permissions=["two_factor_reset"])
+def two_factor_reset(modeladmin, request, queryset):
+    """Superusers: remove each person's authenticator and backup codes; logged in the admin's history."""
+    people = list(queryset)
+    for person in people:
+        account_services.two_factor_reset(person=person, by=request.user)
+    modeladmin.message_user(request, TWO_FACTOR_RESET_DONE.format(people=_names(people)), messages.SUCCESS)
+
+
 @admin.register(User)
 class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     """People: contacts and CME staff. Editors change contacts; only superusers change staff accounts."""
@@ -125,11 +146,14 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     list_filter = (HasSetPasswordFilter, "is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("last_name", "first_name", "email")
-    actions = [send_invitation]
+    actions = [send_invitation, two_factor_reset]
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs.setdefault("form_class", IdsChoiceField)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def has_two_factor_reset_permission(self, request):
+        return request.user.is_superuser
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ("roles_held", "last_login", "date_joined")

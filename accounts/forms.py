@@ -126,3 +126,26 @@ class ProfileForm(forms.ModelForm):
             elif not self.instance.check_password(password):
                 self.add_error("current_password", CURRENT_PASSWORD_WRONG)
         return cleaned
+
+
+class TwoFactorCodeForm(forms.Form):
+    """One code: six digits from the authenticator app, or (when backup codes are accepted) a backup code."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false", "autocapitalize": "off"}
+        ),
+    )
+
+    def __init__(self, *args, backup_codes_accepted: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if backup_codes_accepted:
+            self.fields[
+                "code"
+            ].help_text = "The 6-digit code your authenticator app shows now, or one of your backup codes."
+        else:
+            self.fields["code"].help_text = "The 6-digit code your authenticator app shows now."
+            self.fields["code"].widget.attrs.update(inputmode="numeric", maxlength=6)

@@ -3,6 +3,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from simple_history.models import HistoricalRecords
 
 
@@ -51,8 +52,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField("CME staff", default=False, help_text="May sign in to the admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    session_version = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Raised to sign the person out of every session they have."
+    )
 
-    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+    history = HistoricalRecords(excluded_fields=["password", "last_login", "session_version"])
 
     objects = UserManager()
 
@@ -76,6 +80,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email)
+
+    def get_session_auth_hash(self):
+        """Django's check that a session still belongs to this person, also broken by a new session_version.
+
+        The password is part of it as in Django's own, so changing the password ends every
+        other session too (the view that changes it keeps the current one).
+        """
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_version}",
+            algorithm="sha256",
+        ).hexdigest()
 
     def get_full_name(self):
         return f"{self.first_name} {self.last_name}".strip()

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import views
+from accounts import security_views, views
 
 app_name = "accounts"
 
@@ -20,4 +20,9 @@ urlpatterns = [
     path("password/reset/complete/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("invitation/<uidb64>/<token>/", views.InvitationView.as_view(), name="invitation"),
     path("profile/", views.ProfileUpdateView.as_view(), name="profile"),
+    path("profile/sign-out-elsewhere/", security_views.SignOutOtherSessionsView.as_view(), name="sign_out_elsewhere"),
+    path("two-factor/", security_views.TwoFactorVerifyView.as_view(), name="two_factor_verify"),
+    path("two-factor/set-up/", security_views.TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("two-factor/backup-codes/", security_views.TwoFactorBackupCodesView.as_view(), name="two_factor_backup_codes"),
+    path("two-factor/turn-off/", security_views.TwoFactorRemoveView.as_view(), name="two_factor_remove"),
 ]

@@ -9,6 +9,7 @@ from django.views.generic import UpdateView
 
 from accounts.backends import EmailBackend
 from accounts.forms import CurrentPasswordChangeForm, LoggedPasswordResetForm, ProfileForm, SignInForm
+from accounts.middleware import TWO_FACTOR_ENROLLED
 from contacts.models import ACCESS_ROLES
 
 SIGNED_OUT = "You are signed out."
@@ -125,6 +126,10 @@ class ProfileUpdateView(LoginRequiredMixin, UpdateView):
         # A copy: a form that fails validation still writes what was typed onto its
         # instance, and request.user must stay the person as saved (the page header uses it).
         return copy.copy(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        # From the session (set at sign-in and by the two-factor pages): no query.
+        return super().get_context_data(two_factor_on=bool(self.request.session.get(TWO_FACTOR_ENROLLED)), **kwargs)
 
     def form_valid(self, form):
         response = super().form_valid(form)

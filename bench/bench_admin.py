@@ -58,10 +58,10 @@ def run():
     from django.apps import apps
     from django.contrib.auth.models import Group
     from django.db import connection
-    from django.test import Client
     from django.test.utils import override_settings, setup_test_environment, teardown_test_environment
     from django.urls import reverse
 
+    from accounts.tests.client import Client  # force_login also passes the editor's second factor
     from accounts.tests.factories import StaffUserFactory
 
     setup_test_environment()

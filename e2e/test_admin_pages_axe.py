@@ -9,7 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import PASSWORD, InvitedUserFactory
+from accounts.tests.factories import PASSWORD, InvitedUserFactory, totp_code
 from contacts import services
 from contacts.models import EmailLog, Role
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED
@@ -24,11 +24,13 @@ PHONE = {"width": 390, "height": 844}
 
 
 def sign_in_to_admin(page, person):
-    """Through the admin's own login page."""
+    """Through the admin's own login page, then the code from the person's authenticator app."""
     page.goto(reverse("admin:index"))
     page.get_by_label("Email address").fill(person.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    page.get_by_label("Code").fill(totp_code(person))
+    page.get_by_role("button", name="Continue").click()
     page.wait_for_url(re.compile(r"/admin/$"))
 
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -36,12 +37,17 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "accounts",
     "contacts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "pars.middleware.RefuseNulInQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -49,6 +55,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.SessionLimitsMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # After the others, as django-axes asks: it turns a lockout into the lockout page.
@@ -76,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "pars.context_processors.site",
+                "accounts.middleware.two_factor_context",
             ],
         },
     },
@@ -114,6 +124,15 @@ AUTHENTICATION_BACKENDS = [
     "accounts.backends.EmailBackend",
 ]
 
+# Argon2 hashes new passwords; a PBKDF2 (or other) hash is rehashed with Argon2 at its next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -127,17 +146,38 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # Invitation and reset links expire after this many seconds (default 7 days).
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=7 * 24 * 3600)
 
-# Failed sign-ins are throttled per account and address.
+# Failed sign-ins (and wrong two-factor codes) are throttled per (email, client address), and
+# separately per email across every address with a higher limit (accounts.throttle.ThrottleHandler).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_FAILURE_LIMIT_PER_EMAIL = env.int("AXES_FAILURE_LIMIT_PER_EMAIL", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.throttle.ThrottleHandler"
 # The sign-in forms (ours and the admin's) call the email field "username"; attempts
 # count per address whatever its case, so "Jane@" and "jane@" share one allowance.
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.backends.throttle_username"
 AXES_RESET_ON_SUCCESS = True
+# Reverse proxies in front of gunicorn that append the address they saw to X-Forwarded-For:
+# the client is the address that many entries from the right; 0 trusts no header.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_address"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+
+# Two-factor sign-in (django-otp): CME staff must enrol; provider users may.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="PARS contacts")
+# After n wrong codes in a row a device waits 2**(n-1) seconds before it checks another.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+
+# Sessions end after this long without a request (idle) and this long after sign-in
+# (absolute), whichever comes first; shorter for CME staff (accounts.middleware).
+SESSION_IDLE_MINUTES_STAFF = env.int("SESSION_IDLE_MINUTES_STAFF", default=30)
+SESSION_ABSOLUTE_HOURS_STAFF = env.int("SESSION_ABSOLUTE_HOURS_STAFF", default=12)
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=8 * 60)
+SESSION_ABSOLUTE_HOURS = env.int("SESSION_ABSOLUTE_HOURS", default=14 * 24)
+SESSION_COOKIE_AGE = max(SESSION_IDLE_MINUTES, SESSION_IDLE_MINUTES_STAFF) * 60
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "America/Los_Angeles"
@@ -191,6 +231,35 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy on every response, the admin's included: scripts and styles only
+# from our own static files (no inline script, no inline style, no eval). Images may also be
+# data: URIs, which Bootstrap's stylesheet uses for its icons. CSP_REPORT_ONLY=1 sends the
+# same policy as Content-Security-Policy-Report-Only, for rolling out a change.
+CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # One style attribute in django-simple-history's history list ("border-top: 0"), by its hash.
+        "style-src-attr": ["'unsafe-hashes'", "'sha256-XMXSevYjgSjXgRafBFDvtjwX+yyWLrxfso9DcNZ9UXM='"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
+if env("CSP_REPORT_URI", default=""):
+    CSP_POLICY["DIRECTIVES"]["report-uri"] = [env("CSP_REPORT_URI")]
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = CSP_POLICY
+    CONTENT_SECURITY_POLICY = None
+else:
+    CONTENT_SECURITY_POLICY = CSP_POLICY
 
 LOGGING = {
     "version": 1,

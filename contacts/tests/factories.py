@@ -2,11 +2,19 @@
 
 import factory
 from django.contrib.auth import get_user_model
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from contacts import services
-from contacts.models import AccreditationStatus, Organization
+from contacts.models import AccreditationStatus, Organization, Role
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def totp_code(person, *, offset_steps: int = 0) -> str:
+    """The code the person's authenticator app shows now (or offset_steps periods of 30 s later)."""
+    device = TOTPDevice.objects.get(user=person, confirmed=True)
+    return f"{totp(device.bin_key, drift=offset_steps):06d}"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -25,6 +33,16 @@ class UserFactory(factory.django.DjangoModelFactory):
     phone = factory.Sequence(lambda n: f"(916) 555-{n % 10000:04d}")
     password = factory.django.Password(PASSWORD)
 
+    @factory.post_generation
+    def two_factor(obj, create, extracted, **kwargs):
+        """CME staff come enrolled in two-factor sign-in, as they must be; two_factor=False: not yet.
+
+        two_factor=True enrols a provider user too.
+        """
+        enrolled = obj.is_staff if extracted is None else extracted
+        if create and enrolled:
+            TOTPDevice.objects.create(user=obj, name="Authenticator app", confirmed=True)
+
 
 class InvitedUserFactory(UserFactory):
     """A contact who has not set a password yet."""
@@ -33,6 +51,8 @@ class InvitedUserFactory(UserFactory):
 
 
 class StaffUserFactory(UserFactory):
+    """CME staff, enrolled in two-factor sign-in (see totp_code)."""
+
     is_staff = True
 
 
@@ -57,3 +77,10 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, primary, **kwargs):
         return services.organization_create(primary=primary, by=None, **kwargs).organization
+
+
+def provider_user(**fields):
+    """A person who may sign in to the site: Staff at a new organization, with PASSWORD."""
+    person = UserFactory(**fields)
+    services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
+    return person

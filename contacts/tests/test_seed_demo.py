@@ -195,6 +195,27 @@ def test_rerun_keeps_a_role_holder_a_demo_user_replaced(seed):
     assert organization.roles.get(role=Role.BILLING).person == kevin
 
 
+def test_demo_cme_staff_reach_the_admin_with_the_printed_two_factor_secret(seed, client):
+    import re
+
+    from django_otp.oath import totp
+
+    from accounts.services import two_factor_key_from_text
+
+    output = seed()
+    assert "oathtool --totp -b SECRET" in output
+    assert all(len(line) <= 80 for line in output.splitlines() if "secret" in line or "oathtool" in line)
+    secrets = re.findall(r"^    two-factor secret: ([A-Z2-7]{32})$", output, flags=re.MULTILINE)
+    assert len(secrets) == 3
+    assert re.findall(r"two-factor secret: (\w+)", seed()) == secrets  # a second run keeps them
+
+    client.post(reverse("admin:login"), {"username": "admin@cma.example.org", "password": DEMO_PASSWORD})
+    assert client.get(reverse("admin:index")).url.startswith(reverse("accounts:two_factor_verify"))
+    code = f"{totp(bytes.fromhex(two_factor_key_from_text(secrets[0]))):06d}"
+    client.post(reverse("accounts:two_factor_verify"), {"code": code})
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
 def full_history(organization) -> list[dict]:
     """Every entry of the organization's History tab, newest first, across its pages."""
     entries, page = [], 1

@@ -15,7 +15,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import services as accounts_services
 from contacts import services
 from contacts.models import ACCESS_ROLES, AccreditationStatus, ContactRole, Organization, Role
 
@@ -192,6 +195,14 @@ class Command(BaseCommand):
                 is_staff=True, is_superuser=superuser,
             )  # fmt: skip
             created["CME staff accounts"] += 1
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            # Enrolled as a person would be, through the service, with a code an app showed. The
+            # previous period's: a code once accepted is used up, and the person signing in right
+            # after the demo starts needs the current one.
+            key = accounts_services.two_factor_secret_new()
+            code = f"{totp(bytes.fromhex(key), drift=-1):06d}"
+            accounts_services.two_factor_enrol(person=user, key=key, code=code)
+            created["CME staff two-factor enrolments"] += 1
         group = Group.objects.filter(name=group_name).first() if group_name else None
         if group and not user.groups.filter(pk=group.pk).exists():
             user.groups.add(group)
@@ -279,6 +290,10 @@ class Command(BaseCommand):
         for contact_role in ContactRole.objects.filter(person__in=users.values()).select_related("organization"):
             roles.setdefault(contact_role.person_id, []).append(contact_role)
 
+        secrets = {
+            device.user_id: accounts_services.two_factor_secret_text(device.key)
+            for device in TOTPDevice.objects.filter(user__in=users.values(), confirmed=True)
+        }
         rows, cannot = [], []
         for email in emails:
             user = users.get(email.lower())
@@ -286,6 +301,7 @@ class Command(BaseCommand):
                 continue
             if user.is_staff:
                 rows.append((user.email, DEMO_PASSWORD, [self._staff_access(user)]))
+                rows.append((None, None, [f"two-factor secret: {secrets[user.pk]}"]))
             elif not user.has_usable_password():
                 cannot.append(f"  {user.email:<40} {self._why_not(user, roles.get(user.pk, []))}")
             else:
@@ -299,16 +315,25 @@ class Command(BaseCommand):
         out(f"The public directory is at {settings.SITE_URL}{reverse('contacts:directory')}")
         out("")
         out(f"  {'EMAIL':<40} {'PASSWORD':<15} WHAT THEY SEE")
-        for email, password, lines in rows:
-            out(f"  {email:<40} {password:<15} {lines[0]}")
-            for line in lines[1:]:
-                out(f"  {'':<40} {'':<15} {line}")
+        self._print_rows(rows)
+        out("")
+        out("CME staff then enter a 6-digit code: add their secret to any authenticator")
+        out("app, or run: oathtool --totp -b SECRET (Debian package oathtool).")
         if cannot:
             out("")
             out("Contacts who cannot sign in:")
             for line in cannot:
                 out(line)
         out("")
+
+    def _print_rows(self, rows):
+        for email, password, lines in rows:
+            if email is None:  # a staff member's two-factor secret, on its own line
+                self.stdout.write(f"    {lines[0]}")
+                continue
+            self.stdout.write(f"  {email:<40} {password:<15} {lines[0]}")
+            for line in lines[1:]:
+                self.stdout.write(f"  {'':<40} {'':<15} {line}")
 
     @staticmethod
     def _staff_access(user):

@@ -1,0 +1,124 @@
+"""Sessions end: after idle and absolute limits (shorter for CME staff), on a password change, and on request."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.middleware import SESSION_EXPIRED
+from accounts.security_views import OTHER_SESSIONS_ENDED
+from accounts.tests.client import Client
+from accounts.tests.factories import PASSWORD, StaffUserFactory
+from contacts.tests.factories import provider_user
+
+pytestmark = pytest.mark.django_db
+
+PROFILE = reverse("accounts:profile")
+ADMIN = reverse("admin:index")
+
+
+@pytest.fixture
+def provider():
+    return provider_user(email="jane.doe@example.org")
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller
+
+
+def signed_in(client, url=PROFILE) -> bool:
+    return client.get(url).status_code == 200
+
+
+def test_default_limits_are_shorter_for_cme_staff():
+    assert (settings.SESSION_IDLE_MINUTES_STAFF, settings.SESSION_ABSOLUTE_HOURS_STAFF) == (30, 12)
+    assert (settings.SESSION_IDLE_MINUTES, settings.SESSION_ABSOLUTE_HOURS) == (8 * 60, 14 * 24)
+
+
+def test_staff_session_ends_after_30_idle_minutes(client, clock):
+    client.force_login(StaffUserFactory())
+    clock.shift(timedelta(minutes=29))
+    assert signed_in(client, ADMIN)
+    clock.shift(timedelta(minutes=31))
+    response = client.get(ADMIN, follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("admin:login"))
+    assert SESSION_EXPIRED in response.content.decode()
+
+
+def test_staff_session_ends_12_hours_after_sign_in_however_busy(client, clock):
+    client.force_login(StaffUserFactory())
+    for _ in range(12 * 3 - 1):
+        clock.shift(timedelta(minutes=20))
+        assert signed_in(client, ADMIN)
+    clock.shift(timedelta(minutes=21))
+    assert client.get(ADMIN).status_code == 302
+
+
+def test_provider_session_lasts_8_idle_hours(client, provider, clock):
+    client.force_login(provider)
+    clock.shift(timedelta(hours=7, minutes=59))
+    assert signed_in(client)
+    clock.shift(timedelta(hours=8, minutes=1))
+    assert not signed_in(client)
+
+
+def test_provider_session_ends_14_days_after_sign_in(client, provider, clock):
+    client.force_login(provider)
+    for _ in range(14 * 24 // 7 - 1):  # busy every 7 hours, never idle for 8
+        clock.shift(timedelta(hours=7))
+        assert signed_in(client)
+    clock.shift(timedelta(hours=7, minutes=1))
+    assert not signed_in(client)
+
+
+def test_limits_come_from_the_settings(client, provider, clock, settings):
+    settings.SESSION_IDLE_MINUTES = 5
+    client.force_login(provider)
+    clock.shift(timedelta(minutes=6))
+    assert not signed_in(client)
+
+
+def test_changing_the_password_signs_out_every_other_session(client, provider):
+    other = Client()
+    other.force_login(provider)
+    client.force_login(provider)
+    response = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-new-long-passphrase-42",
+            "new_password2": "a-new-long-passphrase-42",
+        },
+    )
+    assert response.status_code == 302
+    assert signed_in(client)
+    assert not signed_in(other)
+
+
+def test_sign_out_of_every_other_device_keeps_this_one(client, provider):
+    other = Client()
+    other.force_login(provider)
+    client.force_login(provider)
+    assert "Sign out of every other device" in client.get(PROFILE).content.decode()
+    response = client.post(reverse("accounts:sign_out_elsewhere"), follow=True)
+    assert OTHER_SESSIONS_ENDED in response.content.decode()
+    assert signed_in(client)
+    assert not signed_in(other)
+    # Signing in again afterwards works as ever.
+    other.post(reverse("accounts:login"), {"username": provider.email, "password": PASSWORD})
+    assert signed_in(other)
+
+
+def test_staff_sign_out_elsewhere_keeps_this_session_verified(client):
+    staff = StaffUserFactory()
+    other = Client()
+    other.force_login(staff)
+    client.force_login(staff)
+    client.post(reverse("accounts:sign_out_elsewhere"))
+    assert signed_in(client, ADMIN)
+    assert not signed_in(other, ADMIN)
