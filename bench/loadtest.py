@@ -163,8 +163,12 @@ def seed(count: int) -> dict:
 
 
 def session_cookie(user) -> str:
-    from django.test import Client
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from accounts.tests.client import Client  # force_login also passes a second factor
+
+    if user.is_staff:  # CME staff sign in with a second factor: give the admin one
+        TOTPDevice.objects.get_or_create(user=user, name="loadtest", defaults={"confirmed": True})
     client = Client()
     client.force_login(user, backend="accounts.backends.EmailBackend")
     return f"sessionid={client.cookies['sessionid'].value}; csrftoken={CSRF}"
