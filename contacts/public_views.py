@@ -6,6 +6,8 @@ credentials, phone and email. The prefetch loads no one else, so no other
 person can leak into a page.
 """
 
+import functools
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -45,6 +47,21 @@ def directory_accreditors() -> list[str]:
     return directory_accreditors_and_version()[0]
 
 
+@functools.cache
+def _accreditors_and_version_sql() -> tuple[str, tuple]:
+    """The query of directory_accreditors_and_version, compiled once: it is the same on every visit."""
+    listed = Organization.objects.in_directory().order_by("accreditor").values_list("accreditor")
+    first, first_params = listed[:1].query.sql_with_params()
+    after, after_params = listed.filter(accreditor__gt=RawSQL("previous.name", ()))[:1].query.sql_with_params()
+    sql = (
+        f"WITH RECURSIVE previous(name) AS (SELECT ({first})"
+        f" UNION ALL SELECT ({after}) FROM previous WHERE previous.name IS NOT NULL)"
+        f" SELECT previous.name, {directory_version_columns()}"
+        " FROM (SELECT 1) one LEFT JOIN previous ON previous.name IS NOT NULL ORDER BY previous.name"
+    )
+    return sql, (*first_params, *after_params)
+
+
 def directory_accreditors_and_version() -> tuple[list[str], str]:
     """The accreditors of the listed providers, and the directory's cache version, in one query.
 
@@ -54,17 +71,8 @@ def directory_accreditors_and_version() -> tuple[list[str], str]:
     (migration 0004) per distinct value, a handful in all. The version
     (contacts.caching) rides along, on every row, or alone when none is listed.
     """
-    listed = Organization.objects.in_directory().order_by("accreditor").values_list("accreditor")
-    first, first_params = listed[:1].query.sql_with_params()
-    after, after_params = listed.filter(accreditor__gt=RawSQL("previous.name", ()))[:1].query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH RECURSIVE previous(name) AS (SELECT ({first})"
-            f" UNION ALL SELECT ({after}) FROM previous WHERE previous.name IS NOT NULL)"
-            f" SELECT previous.name, {directory_version_columns()}"
-            " FROM (SELECT 1) one LEFT JOIN previous ON previous.name IS NOT NULL ORDER BY previous.name",
-            (*first_params, *after_params),
-        )
+        cursor.execute(*_accreditors_and_version_sql())
         rows = cursor.fetchall()
     version = ".".join(str(part) for part in rows[0][1:])
     return [name for name, *_ in rows if name is not None], version
