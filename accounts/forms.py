@@ -1,12 +1,14 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.backends import EmailBackend
 from contacts.emails import absolute_url, email_send
 from contacts.models import EmailLog
+from pars.forms import ClearMessagesMixin, PhoneField
 
 User = get_user_model()
 
@@ -14,9 +16,31 @@ INVALID_LOGIN = (
     "That email address and password do not match an account that may sign in. "
     "Check them and try again, or reset your password."
 )
+# Only said to someone who typed the right password: a stranger learns nothing from it.
+NO_ACCESS = (
+    "Your password is right, but this email address has no access to any organization at the moment. "
+    "If you should have access, ask your organization's Primary Contact to add you, or email CME staff at {support}."
+)
 EMAIL_TAKEN = "Another person already uses this email address."
 CURRENT_PASSWORD_NEEDED = "Enter your current password to change your email address."
 CURRENT_PASSWORD_WRONG = "That is not your current password."
+# The rules of AUTH_PASSWORD_VALIDATORS in one sentence, instead of Django's list.
+PASSWORD_RULES = (
+    "Use at least 8 characters. Avoid a password that is only numbers, a common one, "
+    "or one like your name or email address."
+)
+
+
+class PlainPasswordRulesMixin:
+    """A new password's rules said in one sentence (PASSWORD_RULES)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = PASSWORD_RULES
+
+
+class PlainSetPasswordForm(PlainPasswordRulesMixin, SetPasswordForm):
+    """Django's set-password form (invitation and reset links), its rules in words."""
 
 
 class SignInForm(AuthenticationForm):
@@ -27,6 +51,14 @@ class SignInForm(AuthenticationForm):
 
     error_messages = {**AuthenticationForm.error_messages, "invalid_login": INVALID_LOGIN}
 
+    def get_invalid_login_error(self):
+        """INVALID_LOGIN, but NO_ACCESS for a person whose password is right and who has no access any more."""
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        person = User.objects.filter(email__iexact=(email or "").strip()).first() if email and password else None
+        if person is not None and person.is_active and person.check_password(password):
+            return forms.ValidationError(NO_ACCESS.format(support=settings.SUPPORT_EMAIL), code="no_access")
+        return super().get_invalid_login_error()
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "Email address"
@@ -35,7 +67,7 @@ class SignInForm(AuthenticationForm):
         )
 
 
-class CurrentPasswordChangeForm(PasswordChangeForm):
+class CurrentPasswordChangeForm(PlainPasswordRulesMixin, PasswordChangeForm):
     """Django's form, its first field called what the profile page calls it."""
 
     error_messages = {**PasswordChangeForm.error_messages, "password_incorrect": CURRENT_PASSWORD_WRONG}
@@ -78,8 +110,15 @@ class LoggedPasswordResetForm(PasswordResetForm):
         )
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(ClearMessagesMixin, forms.ModelForm):
     """A person's own details; a new email address needs the current password."""
+
+    required_messages = {
+        "first_name": "your first name",
+        "last_name": "your last name",
+        "email": "your email address",
+    }
+    phone = PhoneField(required=False, help_text="For example (916) 555-0142")
 
     current_password = forms.CharField(
         label="Current password",
@@ -96,7 +135,6 @@ class ProfileForm(forms.ModelForm):
             "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
             "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
             "job_title": forms.TextInput(attrs={"autocomplete": "organization-title"}),
-            "phone": forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
         }
 

@@ -8,7 +8,13 @@ from django.urls import reverse_lazy
 from django.views.generic import UpdateView
 
 from accounts.backends import EmailBackend
-from accounts.forms import CurrentPasswordChangeForm, LoggedPasswordResetForm, ProfileForm, SignInForm
+from accounts.forms import (
+    CurrentPasswordChangeForm,
+    LoggedPasswordResetForm,
+    PlainSetPasswordForm,
+    ProfileForm,
+    SignInForm,
+)
 from accounts.middleware import TWO_FACTOR_ENROLLED
 from contacts.models import ACCESS_ROLES
 
@@ -64,6 +70,8 @@ class LinkForPeopleWhoMaySignInMixin:
     Setting a password through the link proves the person holds the mailbox, so
     it also lifts a sign-in pause (django-axes lockout) on their address.
     """
+
+    form_class = PlainSetPasswordForm
 
     def get_user(self, uidb64):
         person = super().get_user(uidb64)

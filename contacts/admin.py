@@ -21,7 +21,7 @@ from django.utils.html import format_html
 
 from contacts import exports, services
 from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, stale_before
-from contacts.reminders import send_update_reminder_action
+from contacts.reminder_action import send_update_reminder_action
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED, PRIMARY_ROLE_FIXED, RosterRow
 from pars.admin import BadLookupSafeChangeList, StaffModelAdmin, is_database_id
 
@@ -272,6 +272,12 @@ class OrganizationAdmin(StaffModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_roster()
 
+    def get_actions(self, request):
+        # An organization is never deleted in bulk: a superuser deletes one from its own page.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "website":
             kwargs["assume_scheme"] = "https"
@@ -300,8 +306,10 @@ class OrganizationAdmin(StaffModelAdmin):
 
     @admin.display(description="Unfilled")
     def unfilled(self, organization):
+        # The count to sort by eye, and the roles by name, as the dashboard names them.
         roles = organization.unfilled_roles()
-        return format_html('<span title="{}">{}</span>', ", ".join(role.label for role in roles), len(roles))
+        names = ", ".join(role.label for role in roles)
+        return format_html("<strong>{}</strong>{}", len(roles), f": {names}" if roles else "")
 
     # Adding: the organization comes with its Primary Contact
 
@@ -408,7 +416,8 @@ class OrganizationAdmin(StaffModelAdmin):
 class EmailLogAdmin(admin.ModelAdmin):
     """Every email the system sent, read-only for everyone."""
 
-    list_display = ["kind", "to_email", "organization", "subject", "status", "sent_at"]
+    # Status and date first: on a narrow screen the long subject, not the outcome, goes off-screen.
+    list_display = ["sent_at", "status", "kind", "to_email", "organization", "subject"]
     list_filter = ["kind", "status"]
     search_fields = ["to_email", "subject"]
     list_select_related = ["organization"]

@@ -15,7 +15,23 @@ from django.utils import timezone
 
 from contacts.models import Organization, Role
 
-COLUMNS = ["Organization", "Provider ID", "Role", "Name", "Credentials", "Email", "Phone"]
+# A mail merge needs the name in parts and the postal address; staff filter by status.
+COLUMNS = [
+    "Organization",
+    "Provider ID",
+    "Accreditation status",
+    "Role",
+    "First name",
+    "Last name",
+    "Credentials",
+    "Job title",
+    "Email",
+    "Phone",
+    "Street address",
+    "City",
+    "State",
+    "ZIP code",
+]
 # The role column when the list falls back to the Primary Contact.
 FALLBACK_ROLE = "{role} (no {missing})"
 INVOICE_FALLBACK_ROLE = FALLBACK_ROLE.format(role=Role.PRIMARY.label, missing=Role.BILLING.label.lower())
@@ -39,11 +55,18 @@ def _row(organization, role_label, person) -> list[str]:
         for value in (
             organization.name,
             organization.provider_id,
+            organization.get_accreditation_status_display(),
             role_label,
-            person.get_full_name(),
+            person.first_name,
+            person.last_name,
             person.credentials,
+            person.job_title,
             person.email,
             person.phone,
+            organization.street_address,
+            organization.city,
+            organization.state,
+            organization.zip_code,
         )
     ]
 
@@ -78,8 +101,11 @@ def invoice_rows(organizations) -> list[list[str]]:
 
 
 def directory_rows(organizations) -> list[list[str]]:
-    """The directory list: the published contact (Website Contact, else Primary Contact, marked)."""
-    return _recipient_rows(organizations, Organization.published_contact, Role.WEBSITE.label, DIRECTORY_FALLBACK_ROLE)
+    """The directory list: the published contact (Website Contact, else Primary Contact, marked)
+    of exactly the organizations the public directory lists (listed and accredited)."""
+    return _recipient_rows(
+        organizations.in_directory(), Organization.published_contact, Role.WEBSITE.label, DIRECTORY_FALLBACK_ROLE
+    )
 
 
 def csv_response(name: str, rows: list[list[str]]) -> HttpResponse:

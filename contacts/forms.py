@@ -3,16 +3,18 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from contacts.models import Organization, Role
+from contacts.models import ROLE_PURPOSES, Organization, Role
+from pars.forms import ClearMessagesMixin, PhoneField
 
 User = get_user_model()
 
 PERSON_DETAIL_FIELDS = ["first_name", "last_name", "credentials", "job_title", "phone"]
 
-CHOOSE_ONE_PERSON = "Choose someone on the roster or enter an email address, not both."
-CHOOSE_A_PERSON = "Choose someone on the roster or enter the email address of a new contact."
-NEW_PERSON_NEEDS_NAME = "This email address is new to us: enter the person's first and last name too."
-EMAIL_INVALID = "Enter a valid email address."
+LISTED, NEW = "listed", "new"
+CHOOSE_WHO = "Select someone already listed or someone new"
+CHOOSE_LISTED = "Select who takes over the role"
+NEW_PERSON_NEEDS_NAME = "Enter the new contact's first and last name: this email address is new to us"
+ROLE_CHOICE_HINTS = ROLE_PURPOSES
 
 
 def service_errors_add(form, error) -> None:
@@ -24,95 +26,153 @@ def service_errors_add(form, error) -> None:
         form.add_error(None, error)
 
 
-class OrganizationForm(forms.ModelForm):
+class OrganizationForm(ClearMessagesMixin, forms.ModelForm):
     """The details a provider keeps current. Provider ID, accreditor, status and term are CME staff's."""
 
+    required_messages = {"name": "the organization's name"}
+
     website = forms.URLField(
-        required=False, assume_scheme="https", widget=forms.URLInput(attrs={"placeholder": "https://"})
+        required=False,
+        assume_scheme="https",
+        label="Website",
+        widget=forms.URLInput(attrs={"autocomplete": "url"}),
+        help_text="For example www.example.org",
     )
+    phone = PhoneField(required=False, help_text="For example (916) 555-0142")
 
     class Meta:
         model = Organization
         fields = ["name", "street_address", "city", "state", "zip_code", "phone", "website"]
         widgets = {
-            "phone": forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+            "state": forms.TextInput(attrs={"class": "input-width-state", "autocomplete": "address-level1"}),
+            "zip_code": forms.TextInput(attrs={"class": "input-width-zip", "autocomplete": "postal-code"}),
+            "city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
+            "street_address": forms.TextInput(attrs={"autocomplete": "street-address"}),
         }
 
 
-class PersonDetailsForm(forms.Form):
+class PersonDetailsForm(ClearMessagesMixin, forms.Form):
     """A person's details, as the user model keeps them."""
+
+    required_messages = {"first_name": "the contact's first name", "last_name": "the contact's last name"}
 
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
     credentials = forms.CharField(max_length=100, required=False, help_text='For example "MD, MPH".')
     job_title = forms.CharField(max_length=150, required=False)
-    phone = forms.CharField(max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel"}))
+    phone = PhoneField(required=False, help_text="For example (916) 555-0142")
 
     def details(self) -> dict:
         return {name: self.cleaned_data.get(name, "") for name in PERSON_DETAIL_FIELDS}
 
 
 class ContactAddForm(PersonDetailsForm):
-    """A contact by email: a known email only gains the role; a new one is created and invited."""
+    """The role first (each with its purpose), then the person by email.
 
+    A known email only gains the role; a new one is created (and invited, for a role that signs in).
+    """
+
+    required_messages = {
+        **PersonDetailsForm.required_messages,
+        "role": "the contact's role",
+        "email": "the contact's email address",
+    }
+
+    role = forms.ChoiceField(
+        label="Which role will they have?",
+        choices=[(role.value, role.label) for role in Role if role != Role.PRIMARY],
+        widget=forms.RadioSelect,
+    )
     email = forms.EmailField(
         label="Email address",
-        error_messages={"invalid": EMAIL_INVALID},
         help_text="If we already know this address, the person keeps their own details and just gains the role.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
-    role = forms.ChoiceField(choices=[(role.value, role.label) for role in Role if role != Role.PRIMARY])
 
-    field_order = ["email", "first_name", "last_name", "credentials", "job_title", "phone", "role"]
+    field_order = ["role", "email", "first_name", "last_name", "credentials", "job_title", "phone"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["first_name"].required = True
         self.fields["last_name"].required = True
 
+    def role_options(self) -> list[dict]:
+        """The role radios with each role's purpose, for a template that renders them with hints."""
+        chosen = self["role"].value()
+        return [
+            {"value": value, "label": label, "hint": ROLE_CHOICE_HINTS[Role(value)], "checked": value == chosen}
+            for value, label in self.fields["role"].choices
+        ]
+
 
 class PersonChooseForm(PersonDetailsForm):
-    """Someone on the organization's roster, or an email address (a known or a new person).
+    """One question: someone already listed on the roster, or someone new (by email).
 
-    people: the roster's people to choose from (already loaded, so choosing costs no query).
+    Only the chosen answer's fields are read. A "new" email that we already
+    know is that person. people: the roster's people to choose from (already
+    loaded, so choosing costs no query); with none, "someone new" is the only answer.
     """
 
-    person = forms.ChoiceField(required=False, label="Someone on the roster")
-    email = forms.EmailField(
-        label="Or the email address of someone else",
-        required=False,
-        error_messages={"invalid": EMAIL_INVALID},
-        help_text="A new person gets an email invitation to set a password.",
+    required_messages = {
+        **PersonDetailsForm.required_messages,
+        "email": "the new contact's email address",
+    }
+
+    who = forms.ChoiceField(
+        label="Who will take over the role?",
+        choices=[(LISTED, "Someone already listed"), (NEW, "Someone new")],
+        widget=forms.RadioSelect,
     )
-    field_order = ["person", "email", "first_name", "last_name", "credentials", "job_title", "phone"]
+    person = forms.ChoiceField(required=False, label="Choose the person")
+    email = forms.EmailField(label="Email address", required=False)
+    field_order = ["who", "person", "email", "first_name", "last_name", "credentials", "job_title", "phone"]
 
     def __init__(self, *args, people=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.people = {str(person.pk): person for person in people}
-        self.fields["person"].choices = [("", "— choose —")] + [
+        self.fields["person"].choices = [("", "Choose someone")] + [
             (pk, f"{person} ({person.email})") for pk, person in self.people.items()
         ]
-        self.fields["first_name"].label = "First name (a new person only)"
-        self.fields["last_name"].label = "Last name (a new person only)"
+        self.fields["who"].error_messages["required"] = CHOOSE_WHO
+        # Required when their answer is chosen (clean() checks), so not marked "(optional)".
+        for name in ("person", "email", "first_name", "last_name"):
+            self.fields[name].required_when_chosen = True
+        if not self.people:
+            self.fields["who"].initial = NEW
+            self.fields["who"].widget = forms.HiddenInput()
 
     def clean_person(self):
         return self.people.get(self.cleaned_data["person"])
 
     def clean(self):
         cleaned = super().clean()
-        person, email = cleaned.get("person"), cleaned.get("email")
-        if person and email:
-            raise forms.ValidationError(CHOOSE_ONE_PERSON)
-        if not person and not email:
-            if not self.has_error("email"):
-                raise forms.ValidationError(CHOOSE_A_PERSON)
-            return cleaned
-        if email:
-            known = User.objects.filter(email__iexact=email).first()
-            if known:
-                cleaned["person"] = known
-            elif not (cleaned.get("first_name") and cleaned.get("last_name")):
-                raise forms.ValidationError(NEW_PERSON_NEEDS_NAME)
+        who = cleaned.get("who")
+        if who == LISTED:
+            self._clean_listed(cleaned)
+        elif who == NEW:
+            self._clean_new(cleaned)
         return cleaned
+
+    def _clean_listed(self, cleaned):
+        cleaned["email"] = ""
+        cleaned.update(dict.fromkeys(PERSON_DETAIL_FIELDS, ""))
+        if not cleaned.get("person") and not self.has_error("person"):
+            self.add_error("person", CHOOSE_LISTED)
+
+    def _clean_new(self, cleaned):
+        cleaned["person"] = None
+        email = cleaned.get("email")
+        if not email:
+            if not self.has_error("email"):
+                self.add_error("email", self.fields["email"].error_messages["required"])
+            return
+        known = User.objects.filter(email__iexact=email).first()
+        if known:
+            cleaned["person"] = known
+            return
+        for name in ("first_name", "last_name"):
+            if not cleaned.get(name) and not self.has_error(name):
+                self.add_error(name, NEW_PERSON_NEEDS_NAME)
 
 
 class KeepAsStaffForm(forms.Form):
@@ -125,10 +185,11 @@ class KeepAsStaffForm(forms.Form):
         self.fields["keep_as_staff"].label = f"Keep {previous} on as Staff, so that they keep access"
 
 
-class PersonForm(forms.ModelForm):
+class PersonForm(ClearMessagesMixin, forms.ModelForm):
     """The details of a contact who has not set a password. Their email is not editable here."""
+
+    phone = PhoneField(required=False, help_text="For example (916) 555-0142")
 
     class Meta:
         model = User
         fields = PERSON_DETAIL_FIELDS
-        widgets = {"phone": forms.TextInput(attrs={"type": "tel"})}

@@ -31,7 +31,14 @@ NOBODY = "(blank)"
 def _entry(record) -> dict:
     """The actor is named when the page is chosen (_names_then); their name today only if history has none."""
     actor = str(record.history_user) if record.history_user else "CME staff or the system"
-    return {"when": record.history_date, "actor_id": record.history_user_id, "actor": actor, "changes": []}
+    return {
+        "when": record.history_date,
+        "actor_id": record.history_user_id,
+        "actor": actor,
+        # The accreditor's staff are marked as such, so a provider tells them from a colleague.
+        "actor_is_staff": bool(record.history_user and record.history_user.is_staff),
+        "changes": [],
+    }
 
 
 def _field_value(field, value) -> str:
@@ -108,7 +115,9 @@ def _role_entries(records) -> list[dict]:
         role = Role(record.role).label if record.role in Role.values else record.role
         entry = _entry(record)
         entry["people"] = {"person": record.person_id}
-        if record.history_type == "+":
+        if record.history_type == "+" and record.history_user_id == record.person_id:
+            entry["action"] = f"added themselves as {role}"
+        elif record.history_type == "+":
             entry["action"] = f"assigned {{person}} as {role}"
         elif record.history_type == "-":
             entry["action"] = f"removed {{person}} from {role}"

@@ -42,6 +42,10 @@ class DirectorySearchForm(forms.Form):
     def __init__(self, *args, accreditors=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["accreditor"].choices = [("", "Any accreditor"), *((a, a) for a in accreditors)]
+        # A filter with a single accreditor to choose filters nothing: it is not shown.
+        self.filter_by_accreditor = len(accreditors) > 1
+        if not self.filter_by_accreditor:
+            self.fields["accreditor"].widget = forms.HiddenInput()
 
     def search_words(self) -> list[str]:
         """The query, normalized like Organization.search_text, one entry per word."""

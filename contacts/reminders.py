@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.contrib import admin, messages
 from django.core.mail import get_connection
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Subquery
@@ -51,8 +50,6 @@ BATCH_SIZE = 100
 # A batch's emails are sent within minutes; a reminder queued longer ago than
 # this was left behind by a run that stopped, and does not hold back the next.
 QUEUED_HOLDS_FOR = timedelta(minutes=10)
-# The admin lists this many organizations by name per message, then counts the rest.
-NAMES_SHOWN = 10
 
 
 class SkipReason(models.TextChoices):
@@ -89,14 +86,18 @@ class Skip:
     reason: SkipReason
     on: date | None = None
 
-    def __str__(self):
-        detail = {
+    @property
+    def detail(self) -> str:
+        """Why it is skipped, in words (the admin's confirmation page shows it in its own column)."""
+        return {
             SkipReason.NOT_STALE: f"contacts confirmed on {_day(self.on)}",
             SkipReason.REMINDED: f"reminded on {_day(self.on)}",
             SkipReason.QUEUED: f"reminder queued on {_day(self.on)}, being sent by another run",
             SkipReason.NO_PRIMARY: "no Primary Contact",
         }[self.reason]
-        return f"{self.organization_name} ({self.provider_id}): {detail}"
+
+    def __str__(self):
+        return f"{self.organization_name} ({self.provider_id}): {self.detail}"
 
 
 @dataclass
@@ -355,29 +356,3 @@ def _batch_send(emails: list[OutgoingEmail], result, run_connection):
     finally:
         outcomes = [email.log for email in emails if email.log.status != EmailLog.Status.QUEUED]
         EmailLog.objects.bulk_update(outcomes, OUTCOME_FIELDS)
-
-
-def _names(items) -> str:
-    shown = ", ".join(str(item) for item in items[:NAMES_SHOWN])
-    more = len(items) - NAMES_SHOWN
-    return f"{shown} and {more} more" if more > 0 else shown
-
-
-@admin.action(description="Send the update reminder now", permissions=["change"])
-def send_update_reminder_action(modeladmin, request, queryset):
-    """Staff ask for it, so fresh contacts are reminded too; the interval still holds."""
-    try:
-        result = reminders_send(organizations=queryset, stale_only=False)
-    except MailServerUnreachable as exc:
-        modeladmin.message_user(request, str(exc), messages.ERROR)
-        return
-    if result.sent:
-        modeladmin.message_user(
-            request, f"Sent the update reminder to {len(result.sent)}: {_names(result.sent)}.", messages.SUCCESS
-        )
-    if result.skipped:
-        modeladmin.message_user(request, f"Skipped {len(result.skipped)}: {_names(result.skipped)}.", messages.WARNING)
-    if result.failed:
-        modeladmin.message_user(
-            request, f"Could not send to {len(result.failed)}: {_names(result.failed)}.", messages.ERROR
-        )

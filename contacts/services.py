@@ -26,7 +26,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from contacts.emails import absolute_url, email_send
-from contacts.models import ACCESS_ROLES, ContactRole, EmailLog, Organization, Role
+from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
 
 User = get_user_model()
 
@@ -226,7 +226,9 @@ def _grants_first_access(person: User, role: str) -> bool:
 def _invite(contact_role: ContactRole, *, first_access: bool, by: User | None) -> bool:
     """Queue the invitation when the role is its holder's first access; say whether it did."""
     if first_access:
-        invitation_send(person=contact_role.person, organization=contact_role.organization, by=by)
+        invitation_send(
+            person=contact_role.person, organization=contact_role.organization, by=by, role=contact_role.role
+        )
     return first_access
 
 
@@ -248,6 +250,30 @@ def contact_add(*, organization: Organization, email: str, role: str, by: User |
         found = person_get_or_create(email=email, by=by, **details)
         change = role_assign(organization=organization, person=found.person, role=role, by=by)
     return RoleChange(contact_role=change.contact_role, invited=change.invited, person_created=found.created)
+
+
+@dataclass(frozen=True)
+class ContactAddPreview:
+    """What contact_add would do: the known person with the email (None when new), and whether it would invite."""
+
+    person: User | None
+    invites: bool
+
+
+def contact_add_preview(*, organization: Organization, email: str, role: str) -> ContactAddPreview:
+    """What contact_add would do, for the page that asks to confirm it; writes nothing.
+
+    Raises the ValidationError contact_add would raise for the role (the person
+    already holds it, or it is a singular role someone else holds).
+    """
+    _check_role(role)
+    person = User.objects.filter(email__iexact=(email or "").strip()).first()
+    conflict = _conflict(organization, person, role)
+    if conflict:
+        raise ValidationError(conflict)
+    if person is None:
+        return ContactAddPreview(person=None, invites=role in ACCESS_ROLES)
+    return ContactAddPreview(person=person, invites=_grants_first_access(person, role))
 
 
 def role_replace(
@@ -348,13 +374,15 @@ def _handover_notify(*, organization: Organization, previous: User, new: User, b
         "by": by,
         "profile_url": absolute_url(organization.get_absolute_url()),
     }
-    for recipient in (previous, new):
+    # One email each, written for its reader: the new primary learns what the role asks of them,
+    # the previous one who took over and how to object.
+    for recipient, is_new in ((previous, False), (new, True)):
         email_send(
             kind=EmailLog.Kind.PRIMARY_HANDOVER,
             to=recipient,
             subject=subject,
             template="primary_handover",
-            context=context,
+            context={**context, "is_new": is_new},
             organization=organization,
         )
 
@@ -416,13 +444,19 @@ def invitation_url(person: User) -> str:
     return absolute_url(reverse("accounts:invitation", args=[uid, token]))
 
 
-def invitation_send(*, person: User, organization: Organization, by: User | None) -> EmailLog:
-    """Email the "system access granted — set your password" link, once the transaction commits."""
+def invitation_send(*, person: User, organization: Organization, by: User | None, role: str | None = None) -> EmailLog:
+    """Email the "system access granted — set your password" link, once the transaction commits.
+
+    role: the role that gave the access, named in the email with what it asks of them.
+    """
+    context = {"invitation_url": invitation_url(person), "by": by}
+    if role in Role.values:
+        context.update(role_label=Role(role).label, role_purpose=ROLE_PURPOSES[Role(role)])
     return email_send(
         kind=EmailLog.Kind.INVITATION,
         to=person,
         subject="PARS contacts: system access granted — set your password",
         template="invitation",
-        context={"invitation_url": invitation_url(person), "by": by},
+        context=context,
         organization=organization,
     )

@@ -141,10 +141,24 @@ class DashboardView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            organizations=self.organizations,
+            cards=dashboard_cards(self.organizations, self.request.user),
             confirm_period_days=settings.CONTACTS_CONFIRM_PERIOD_DAYS,
             **kwargs,
         )
+
+
+def dashboard_cards(organizations, user) -> list[dict]:
+    """Each organization with my roles there and its optional roles not filled (said as the Profile
+    tab says them, fallbacks included), those that need attention (stale contacts) first."""
+    cards = [
+        {
+            "organization": organization,
+            "my_roles": [r.get_role_display() for r in organization.roles.all() if r.person_id == user.pk],
+            "vacancies": [row["vacancy"] for row in roster_rows(organization) if row["vacancy"]],
+        }
+        for organization in organizations
+    ]
+    return sorted(cards, key=lambda card: (not card["organization"].contacts_are_stale, card["organization"].name))
 
 
 # What an unfilled role means, when no fallback applies.
@@ -234,14 +248,45 @@ class OrganizationUpdateView(OrganizationAccessMixin, ServiceFormMixin, UpdateVi
 
 
 class ContactAddView(OrganizationAccessMixin, ServiceFormMixin, FormView):
-    """A person affiliated with the organization: add a contact by email in any role but Primary."""
+    """A person affiliated with the organization: add a contact by email in any role but Primary.
+
+    Three steps, nothing saved or sent before the last: the role and the person,
+    then a page to check the answers (contact_add_preview says whether the person
+    is known and will be invited), then the confirming POST (contact_add). The
+    answers travel in the POST as hidden fields and are validated again on every
+    step, so an edited value shows the form again with its message.
+    """
 
     form_class = ContactAddForm
     template_name = "contacts/contact_add.html"
 
     def get_initial(self):
         role = self.request.GET.get("role")
-        return {"role": role if role in Role.values and role != Role.PRIMARY else Role.STAFF}
+        return {"role": role} if role in Role.values and role != Role.PRIMARY else {}
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        if not form.is_valid():
+            return self.form_invalid(form)
+        if "change" in request.POST:
+            return self.render_to_response(self.get_context_data(form=form))
+        if "confirm" in request.POST:
+            return self.form_valid(form)
+        try:
+            preview = services.contact_add_preview(
+                organization=self.organization, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
+            )
+        except ValidationError as error:
+            service_errors_add(form, error)
+            return self.form_invalid(form)
+        return self.render_to_response(self.get_context_data(form=form, preview=preview, checking=True))
+
+    def get_context_data(self, **kwargs):
+        form = kwargs.get("form")
+        if kwargs.get("checking"):
+            role = Role(form.cleaned_data["role"])
+            kwargs.update(role=role, role_purpose=ROLE_PURPOSES[role], signs_in=role in ACCESS_ROLES)
+        return super().get_context_data(**kwargs)
 
     def perform(self, form):
         return services.contact_add(
@@ -310,7 +355,13 @@ class RoleAssignView(OrganizationAccessMixin, ServiceFormMixin, FormView):
         }
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(role=self.role, holder=self.current_holder(), **kwargs)
+        return super().get_context_data(
+            role=self.role,
+            holder=self.current_holder(),
+            role_purpose=ROLE_PURPOSES[self.role],
+            signs_in=self.role in ACCESS_ROLES,
+            **kwargs,
+        )
 
     def perform(self, form):
         return services.role_replace(

@@ -74,6 +74,11 @@ def test_mismatched_passwords_are_refused_on_the_invitation_page(page, assert_ac
     page.get_by_label(NEW_PASSWORD_LABEL).fill(NEW_PASSWORD)
     page.get_by_label("New password confirmation").fill(NEW_PASSWORD + "!")
     page.get_by_role("button", name="Set my password and sign in").click()
-    assert page.get_by_text("The two password fields didn\u2019t match.").is_visible()
+    assert page.locator("#div_id_new_password2").get_by_text("The two password fields didn\u2019t match.").is_visible()
+    assert (
+        page.locator("[data-error-summary]")
+        .get_by_role("link", name="The two password fields didn\u2019t match.")
+        .is_visible()
+    )
     assert page.get_by_role("heading", level=1).inner_text() == "Welcome — set your password"
     assert_accessible(page)

@@ -52,7 +52,7 @@ def test_new_email_without_the_current_password_is_refused_and_the_typing_kept(p
     page.get_by_label("Email address").fill("janet@newplace.org")
     page.get_by_role("button", name="Save my profile").click()
 
-    assert page.get_by_text(CURRENT_PASSWORD_NEEDED).is_visible()
+    assert page.locator("#div_id_current_password").get_by_text(CURRENT_PASSWORD_NEEDED).is_visible()
     assert page.get_by_label("First name").input_value() == "Janet"
     assert page.get_by_label("Email address").input_value() == "janet@newplace.org"
     assert_accessible(page)
@@ -84,7 +84,7 @@ def test_person_changes_their_password_from_the_profile_page(page, assert_access
     page.get_by_label(re.compile(r"New password(?! confirmation)")).fill("a-brand-new-passphrase-42")
     page.get_by_label("New password confirmation").fill("a-brand-new-passphrase-42")
     page.get_by_role("button", name="Change my password").click()
-    assert page.get_by_text(CURRENT_PASSWORD_WRONG).is_visible()
+    assert page.locator("#div_id_old_password").get_by_text(CURRENT_PASSWORD_WRONG).is_visible()
     assert_accessible(page)
 
     page.get_by_label("Current password").fill(PASSWORD)

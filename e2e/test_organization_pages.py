@@ -11,6 +11,7 @@ from contacts import services
 from contacts.models import Role
 from contacts.tests.factories import OrganizationFactory
 from e2e.test_organization_roster import sign_in
+from pars.forms import EMAIL_INVALID
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -78,8 +79,8 @@ def test_invalid_input_is_shown_accessibly(page, assert_accessible, jane):
     sign_in(page, "jane@example.org")
     page.goto(reverse("contacts:contact_add", args=[organization.pk]))
     page.get_by_label("Email address").fill("not-an-email")
-    page.get_by_role("button", name="Add contact").click()
-    assert page.get_by_text("Enter a valid email address.").is_visible()
+    page.get_by_role("button", name="Continue").click()
+    assert page.locator("#div_id_email").get_by_text(EMAIL_INVALID).is_visible()
     assert page.get_by_label("Email address").input_value() == "not-an-email"
     assert_accessible(page)
 
@@ -89,14 +90,18 @@ def test_the_main_actions_are_reachable_by_keyboard(page, jane):
     sign_in(page, "jane@example.org")
     page.goto(reverse("contacts:profile", args=[organization.pk]))
     reached = []
-    for _ in range(40):
+    for _ in range(80):
         page.keyboard.press("Tab")
         reached.append(page.evaluate("document.activeElement.innerText.trim()"))
-        if reached[-1] == "Add a contact":
+        if reached[-1] == "Edit details":  # the details come after the roster and its confirmation
             break
     assert reached[0] == "Skip to main content"
-    for action in ("History", "Confirm contacts are current", "Edit details", "Add a contact"):
+    for action in ("History", "Add a contact", "Confirm contacts are current", "Edit details"):
         assert action in reached
+    # The roster comes before its confirmation: the person sees every contact before confirming.
+    assert reached.index("Add a contact") < reached.index("Confirm contacts are current")
+    while page.evaluate("document.activeElement.innerText.trim()") != "Add a contact":
+        page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(re.escape(reverse("contacts:contact_add", args=[organization.pk])) + "$"))
     page.keyboard.press("Tab")  # the skip link, then into the page

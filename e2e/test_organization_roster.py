@@ -42,10 +42,13 @@ def test_adding_a_contact_sends_the_invitation(page, assert_accessible, organiza
     page.get_by_role("link", name="Add a contact").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Add a contact to Sierra CME"
     assert_accessible(page)
+    page.get_by_label("Technical Contact").check()
     page.get_by_label("Email address").fill("nia@example.org")
     page.get_by_label("First name").fill("Nia")
     page.get_by_label("Last name").fill("New")
-    page.get_by_label("Role").select_option("technical")
+    page.get_by_role("button", name="Continue").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Check the new contact before adding them"
+    assert mail.outbox == []
     page.get_by_role("button", name="Add contact").click()
 
     page.wait_for_url(re.compile(re.escape(profile_path(organization)) + "$"))
@@ -65,7 +68,8 @@ def test_handing_over_the_primary_role_notifies_both(page, assert_accessible, or
     sign_in(page, "jane@example.org")
     page.get_by_role("link", name="Hand over the Primary Contact role").click()
     assert_accessible(page)
-    page.get_by_label("Someone on the roster").select_option(label="John Roe (john@example.org)")
+    page.get_by_label("Someone already listed").check()
+    page.get_by_label("Choose the person").select_option(label="John Roe (john@example.org)")
     page.get_by_role("button", name="Continue").click()
 
     assert page.get_by_role("heading", level=1).inner_text() == "Confirm the hand-over"

@@ -209,6 +209,13 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="PARS contacts <no-reply@cmadocs.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="cme@cmadocs.org")
+# The accreditor whose site this is: its name in the header, page titles and emails.
+ACCREDITOR_NAME = env("ACCREDITOR_NAME", default="California Medical Association")
+ACCREDITOR_SHORT_NAME = env("ACCREDITOR_SHORT_NAME", default="CMA")
+# A logo image under static/ (e.g. "img/logo.svg"); empty shows the short name as a text logo.
+ACCREDITOR_LOGO = env("ACCREDITOR_LOGO", default="")
+# Phone numbers without a country code are read as numbers of this region (ISO 3166 code).
+PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")
 # Absolute links in emails sent outside a request (the reminder command).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

@@ -8,9 +8,12 @@ from django.contrib.messages import get_messages
 from django.core import mail
 from django.urls import reverse
 
+from accounts.forms import PASSWORD_RULES
+from accounts.tests.factories import InvitedUserFactory
 from accounts.views import INVITATION_ACCEPTED
 from contacts import services
 from contacts.models import Role
+from contacts.services import invitation_url
 from contacts.tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +136,11 @@ def test_invitation_of_a_person_removed_before_accepting_no_longer_works(client,
     response = open_link(client, path)
     assert USED_OR_EXPIRED in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_invitation_page_states_the_password_rules_in_one_sentence(client):
+    person = InvitedUserFactory()
+    OrganizationFactory(primary=person)
+    html = client.get(invitation_url(person), follow=True).content.decode()
+    assert PASSWORD_RULES in html
+    assert "too similar to your other personal information" not in html  # Django's stock list

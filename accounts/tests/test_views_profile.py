@@ -1,12 +1,13 @@
 import pytest
 from django.urls import reverse
 
-from accounts.forms import CURRENT_PASSWORD_NEEDED, CURRENT_PASSWORD_WRONG, EMAIL_TAKEN
+from accounts.forms import CURRENT_PASSWORD_NEEDED, CURRENT_PASSWORD_WRONG, EMAIL_TAKEN, ProfileForm
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.views import PROFILE_SAVED
 from contacts import services
 from contacts.models import Role
 from contacts.tests.factories import OrganizationFactory
+from pars.forms import PHONE_INVALID, REQUIRED
 
 pytestmark = pytest.mark.django_db
 
@@ -80,21 +81,21 @@ def test_person_changes_their_own_details(signed_in, contact):
     )
     assert response.redirect_chain == [(PROFILE, 302)]
     assert PROFILE_SAVED in response.content.decode()
-    assert 'value="916-555-0199"' in response.content.decode()
+    assert 'value="(916) 555-0199"' in response.content.decode()
     contact.refresh_from_db()
     assert (contact.first_name, contact.last_name, contact.credentials, contact.job_title, contact.phone) == (
         "Janet",
         "Doe-Smith",
         "MD, MPH",
         "Director",
-        "916-555-0199",
+        "(916) 555-0199",  # typed 916-555-0199: every phone number is kept in one format
     )
 
 
 def test_change_is_recorded_in_the_history_as_made_by_the_person(signed_in, contact):
     signed_in.post(PROFILE, details(contact, phone="916-555-0199"))
     latest = contact.history.latest()
-    assert latest.phone == "916-555-0199"
+    assert latest.phone == "(916) 555-0199"
     assert latest.history_user == contact
     assert latest.history_type == "~"
 
@@ -155,7 +156,15 @@ def test_same_email_in_another_case_needs_no_password(signed_in, contact):
 def test_a_required_detail_left_empty_is_refused(signed_in, contact, field):
     response = signed_in.post(PROFILE, details(contact, **{field: ""}))
     assert response.status_code == 200
-    assert response.context["form"].errors == {field: ["This field is required."]}
+    assert response.context["form"].errors == {field: [REQUIRED.format(what=ProfileForm.required_messages[field])]}
+
+
+def test_a_phone_number_that_is_not_one_is_refused_with_an_example(signed_in, contact):
+    response = signed_in.post(PROFILE, details(contact, phone="abc"))
+    assert response.context["form"].errors == {"phone": [PHONE_INVALID]}
+    html = response.content.decode()
+    assert "<title>Error: " in html
+    assert f'<a href="#id_phone">{PHONE_INVALID}</a>' in html
 
 
 def test_profile_form_never_edits_another_person(signed_in, contact):

@@ -3,7 +3,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.urls import reverse
 
-from accounts.forms import INVALID_LOGIN
+from accounts.forms import INVALID_LOGIN, NO_ACCESS
 from accounts.tests.factories import PASSWORD, InvitedUserFactory, StaffUserFactory, UserFactory
 from accounts.views import SIGNED_OUT
 from contacts import services
@@ -109,10 +109,20 @@ def never_a_contact():
     return UserFactory(email="nobody@example.org")
 
 
-@pytest.mark.parametrize(
-    "make_person",
-    [invited_contact, billing_and_ceo_only, former_contact, deactivated_contact, never_a_contact],
-)
+@pytest.mark.parametrize("make_person", [billing_and_ceo_only, former_contact, never_a_contact])
+def test_person_with_the_right_password_but_no_access_is_told_so_and_a_stranger_learns_nothing(
+    client, contact, make_person
+):
+    person = make_person()
+    refused = sign_in(client, person.email)
+    assert signed_in_as(client) is None
+    assert refused.context["form"].errors == {"__all__": [NO_ACCESS.format(support=settings.SUPPORT_EMAIL)]}
+    # Without the password, the same address gets the same answer as any wrong password.
+    stranger = sign_in(client, person.email, "not-the-password")
+    assert stranger.context["form"].errors == {"__all__": [INVALID_LOGIN]}
+
+
+@pytest.mark.parametrize("make_person", [invited_contact, deactivated_contact])
 def test_person_who_may_not_sign_in_gets_the_same_message_as_a_wrong_password(client, contact, make_person):
     person = make_person()
     refused = sign_in(client, person.email)

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from contacts import exports, services
 from contacts.exports import COLUMNS, DIRECTORY_FALLBACK_ROLE, INVOICE_FALLBACK_ROLE
-from contacts.models import Organization, Role
+from contacts.models import AccreditationStatus, Organization, Role
 from contacts.tests.factories import OrganizationFactory, UserFactory
 from contacts.tests.test_admin_groups import EDITORS, REVIEWERS, SUPERUSER, cme_staff
 
@@ -43,31 +43,44 @@ def primary_only():
     )
 
 
-SUTTER_PRIMARY = ["Jane Doe", "MD", "jane@sutter.example", "(916) 555-0101"]
-KERN_PRIMARY = ["Pat Prime", "DO, MPH", "pat@kern.example", "+1 661 555 0100"]
+def expected_row(organization, role_label, person):
+    return [
+        organization.name,
+        organization.provider_id,
+        organization.get_accreditation_status_display(),
+        role_label,
+        person.first_name,
+        person.last_name,
+        person.credentials,
+        person.job_title,
+        person.email,
+        person.phone,
+        organization.street_address,
+        organization.city,
+        organization.state,
+        organization.zip_code,
+    ]
 
-EXPECTED = {
-    "export_newsletter_list": [
-        ["Kern Medical Education", "CA00002", "Primary Contact", *KERN_PRIMARY],
-        ["Sutter Health CME", "CA00001", "Primary Contact", *SUTTER_PRIMARY],
-    ],
-    "export_invoice_list": [
-        ["Kern Medical Education", "CA00002", "Primary Contact (no billing contact)", *KERN_PRIMARY],
-        ["Sutter Health CME", "CA00001", "Billing Contact", "Bill Payne", "", "bill@sutter.example", "(916) 555-0102"],
-    ],
-    "export_directory_list": [
-        ["Kern Medical Education", "CA00002", "Primary Contact (no website contact)", *KERN_PRIMARY],
-        [
-            "Sutter Health CME",
-            "CA00001",
-            "Website Contact",
-            "Wendy Webb",
-            "MPH",
-            "wendy@sutter.example",
-            "(916) 555-0103",
+
+def expected(action, sutter, kern):
+    holder = sutter.holder
+    return {
+        "export_newsletter_list": [
+            expected_row(kern, "Primary Contact", kern.primary_contact),
+            expected_row(sutter, "Primary Contact", sutter.primary_contact),
         ],
-    ],
-}
+        "export_invoice_list": [
+            expected_row(kern, "Primary Contact (no billing contact)", kern.primary_contact),
+            expected_row(sutter, "Billing Contact", holder(Role.BILLING)),
+        ],
+        "export_directory_list": [
+            expected_row(kern, "Primary Contact (no website contact)", kern.primary_contact),
+            expected_row(sutter, "Website Contact", holder(Role.WEBSITE)),
+        ],
+    }[action]
+
+
+ACTIONS = ["export_newsletter_list", "export_invoice_list", "export_directory_list"]
 
 
 def export(client, action, organizations):
@@ -85,15 +98,18 @@ def rows_of(response):
 
 
 @pytest.mark.parametrize("kind", [REVIEWERS, EDITORS, SUPERUSER])
-@pytest.mark.parametrize("action", list(EXPECTED))
+@pytest.mark.parametrize("action", ACTIONS)
 def test_each_export_lists_the_right_contact_for_organizations_with_and_without_billing_and_website(
     client, with_billing_and_website, primary_only, kind, action
 ):
     client.force_login(cme_staff(kind))
     response = export(client, action, [with_billing_and_website, primary_only])
     header, *rows = rows_of(response)
-    assert header == COLUMNS == ["Organization", "Provider ID", "Role", "Name", "Credentials", "Email", "Phone"]
-    assert rows == EXPECTED[action]
+    assert header == COLUMNS
+    assert header[:6] == ["Organization", "Provider ID", "Accreditation status", "Role", "First name", "Last name"]
+    assert header[-4:] == ["Street address", "City", "State", "ZIP code"]
+    assert rows == expected(action, with_billing_and_website, primary_only)
+    assert rows[0][0] == "Kern Medical Education" and rows[0][4:6] == ["Pat", "Prime"]
 
 
 def test_fallback_role_labels_say_who_is_missing():
@@ -117,7 +133,19 @@ def test_a_name_a_spreadsheet_would_run_as_a_formula_is_exported_as_text(client)
     organization = OrganizationFactory(name="=HYPERLINK(1)", primary=person("@Jane", "Doe", "jane@x.example"))
     [row] = exports.newsletter_rows(Organization.objects.filter(pk=organization.pk))
     assert row[0] == "'=HYPERLINK(1)"
-    assert row[3] == "'@Jane Doe"
+    assert row[4] == "'@Jane"
+
+
+def test_directory_export_lists_exactly_what_the_public_directory_lists(client, with_billing_and_website, primary_only):
+    Organization.objects.filter(pk=primary_only.pk).update(accreditation_status=AccreditationStatus.NONACCREDITATION)
+    hidden = OrganizationFactory(name="Unlisted CME", listed_in_directory=False)
+    client.force_login(cme_staff(REVIEWERS))
+    [_header, *rows] = rows_of(
+        export(client, "export_directory_list", [with_billing_and_website, primary_only, hidden])
+    )
+    listed = set(Organization.objects.in_directory().values_list("name", flat=True))
+    assert [row[0] for row in rows] == ["Sutter Health CME"]
+    assert {row[0] for row in rows} <= listed
 
 
 def grow(count):

@@ -199,3 +199,9 @@ def test_search_and_filters_keep_the_query_count_fixed(client, django_assert_max
     with django_assert_max_num_queries(12):
         response = client.get(CHANGELIST, {"q": "e", "unfilled": "website", "confirmed": "stale"})
     assert len(response.context["cl"].result_list) == 30
+
+
+def test_list_names_the_unfilled_roles(staff_client, full, bare):
+    response = staff_client.get(CHANGELIST)
+    html = response.content.decode()
+    assert "<strong>6</strong>: Billing Contact, CEO Contact, Staff, Website Contact" in html

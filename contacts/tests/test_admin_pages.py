@@ -250,13 +250,23 @@ def test_editor_sends_the_update_reminder_to_the_selected_organizations_primary(
     organization = world["organization"]
     OrganizationFactory(name="Not selected")
     mailoutbox.clear()
-    response = client.post(
-        reverse("admin:contacts_organization_changelist"),
-        {"action": "send_update_reminder_action", helpers.ACTION_CHECKBOX_NAME: [organization.pk]},
-    )
+    data = {"action": "send_update_reminder_action", helpers.ACTION_CHECKBOX_NAME: [organization.pk]}
+    confirmation = client.post(reverse("admin:contacts_organization_changelist"), data)
+    assert confirmation.status_code == 200
+    assert mailoutbox == []
+    response = client.post(reverse("admin:contacts_organization_changelist"), {**data, "post": "yes"})
     assert response.status_code == 302
     assert [message.to for message in mailoutbox] == [[organization.primary_contact.email]]
     assert EmailLog.objects.filter(kind=EmailLog.Kind.REMINDER, organization=organization).count() == 1
+
+
+@pytest.mark.parametrize("kind", STAFF_KINDS)
+def test_organizations_cannot_be_deleted_in_bulk(client, world, kind):
+    client.force_login(cme_staff(kind))
+    response = client.get(reverse("admin:contacts_organization_changelist"))
+    actions = [name for name, _label in response.context["action_form"].fields["action"].choices]
+    assert "send_update_reminder_action" in actions or kind == REVIEWERS
+    assert "delete_selected" not in actions
 
 
 @pytest.mark.parametrize("kind", [REVIEWERS, EDITORS])
@@ -271,3 +281,17 @@ def test_admin_is_titled_for_the_product(client):
     html = client.get(reverse("admin:index")).content.decode()
     assert "PARS contacts — CME staff" in html
     assert "Django administration" not in html
+
+
+@pytest.mark.parametrize("kind", [REVIEWERS, EDITORS])
+def test_cme_staff_see_no_sign_in_throttle_tables(client, kind):
+    client.force_login(cme_staff(kind))
+    app_labels = [app["app_label"] for app in client.get(reverse("admin:index")).context["app_list"]]
+    assert "axes" not in app_labels
+    assert sorted(app_labels) == ["accounts", "contacts"]
+
+
+def test_email_log_shows_status_and_date_before_the_long_columns(client, world):
+    client.force_login(cme_staff(REVIEWERS))
+    html = client.get(reverse("admin:contacts_emaillog_changelist")).content.decode()
+    assert html.index("column-sent_at") < html.index("column-status") < html.index("column-subject")

@@ -397,3 +397,12 @@ def test_a_search_within_the_cap_is_counted_exactly(client, twenty_five_on_proba
 
     assert "26 providers found, page 1 of 2" in html
     assert REFINE_SEARCH.format(cap=26) not in html
+
+
+def test_the_accreditor_filter_shows_only_when_there_is_a_choice(client):
+    OrganizationFactory(accreditor="CMA")
+    html = client.get(reverse("contacts:directory")).content.decode()
+    assert '<select name="accreditor"' not in html
+    OrganizationFactory(accreditor="ACCME")
+    html = client.get(reverse("contacts:directory")).content.decode()
+    assert '<select name="accreditor"' in html

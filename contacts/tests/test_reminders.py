@@ -18,6 +18,7 @@ from contacts import reminders, services
 from contacts.emails import absolute_url
 from contacts.management.commands.send_contact_reminders import UNKNOWN_PROVIDER_IDS
 from contacts.models import ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
+from contacts.reminder_action import NOBODY_DUE
 from contacts.reminders import (
     INSIDE_A_TRANSACTION,
     MAIL_SERVER_UNREACHABLE,
@@ -317,7 +318,7 @@ def test_reminder_is_addressed_to_the_primary_not_the_billing_contact():
     [message] = mail.outbox
     assert message.to == [primary.email]
     assert message.subject == "It's time to update your contact information"
-    assert message.body.startswith("Dear Jane Primary,")
+    assert message.body.startswith("Hello Jane,\n")  # every email greets its reader the same way
     assert "Sierra CME Institute (provider ID" in message.body
     assert "Billing Contact: Bill Payer" in message.body
 
@@ -600,35 +601,81 @@ def admin_signed_in(client, group):
     client.force_login(user)
 
 
-def run_admin_action(client, organizations):
-    return client.post(
-        reverse("admin:contacts_organization_changelist"),
-        {
-            "action": "send_update_reminder_action",
-            "_selected_action": [organization.pk for organization in organizations],
-            "index": "0",
-            "select_across": "0",
-        },
-        follow=True,
-    )
+def run_admin_action(client, organizations, *, confirm=True):
+    """The action's first POST (the confirmation page) and, with confirm, the POST that sends."""
+    data = {
+        "action": "send_update_reminder_action",
+        "_selected_action": [organization.pk for organization in organizations],
+        "index": "0",
+        "select_across": "0",
+    }
+    url = reverse("admin:contacts_organization_changelist")
+    response = client.post(url, data)
+    if not confirm or response.status_code != 200 or "preview" not in (response.context or {}):
+        return response
+    return client.post(url, {**data, "post": "yes"}, follow=True)
 
 
-def test_admin_action_reminds_selected_organizations_even_when_fresh_but_not_twice(client):
+def test_admin_action_first_lists_who_will_be_emailed_and_who_is_skipped_and_sends_nothing(
+    client, django_assert_max_num_queries
+):
     admin_signed_in(client, "CME editors")
     fresh = OrganizationFactory(name="Fresh", contacts_confirmed_at=days_ago(10))
     recent = stale_organization(name="Recent")
     reminded(recent, days=3)
+    due = stale_organization(name="Stale")
+
+    # Session, user, its second factor, groups and permissions, the savepoints, the selection, and the dry run's reads.
+    with django_assert_max_num_queries(12):
+        response = run_admin_action(client, [fresh, recent, due], confirm=False)
+
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    assert [reminder.to_email for reminder in preview.due] == [due.primary_contact.email]
+    assert [str(skip) for skip in preview.skipped] == [
+        f"Fresh ({fresh.provider_id}): contacts confirmed on June 5, 2025",
+        f"Recent ({recent.provider_id}): reminded on June 12, 2025",
+    ]
+    html = response.content.decode()
+    assert "Will be emailed (1)" in html
+    assert due.primary_contact.email in html
+    assert "Contacts confirmed on June 5, 2025" in html
+    assert 'name="post" value="yes"' in html
+    assert mail.outbox == []
+    assert EmailLog.objects.count() == 1  # only the earlier reminder
+
+
+def test_admin_action_sends_only_to_the_stale_organizations_after_confirming_and_not_twice(client):
+    admin_signed_in(client, "CME editors")
+    fresh = OrganizationFactory(name="Fresh", contacts_confirmed_at=days_ago(10))
+    recent = stale_organization(name="Recent")
+    reminded(recent, days=3)
+    due = stale_organization(name="Stale")
     not_selected = stale_organization(name="Not selected")
 
-    response = run_admin_action(client, [fresh, recent])
+    response = run_admin_action(client, [fresh, recent, due])
 
-    assert recipients() == [fresh.primary_contact.email]
+    assert recipients() == [due.primary_contact.email]
     assert not_selected.primary_contact.email not in recipients()
     assert [str(message) for message in response.context["messages"]] == [
-        f"Sent the update reminder to 1: Fresh ({fresh.provider_id}) to {fresh.primary_contact.email}.",
-        f"Skipped 1: Recent ({recent.provider_id}): reminded on June 12, 2025.",
+        f"Sent the update reminder to 1: Stale ({due.provider_id}) to {due.primary_contact.email}.",
+        f"Skipped 2: Fresh ({fresh.provider_id}): contacts confirmed on June 5, 2025, "
+        f"Recent ({recent.provider_id}): reminded on June 12, 2025.",
     ]
-    assert EmailLog.objects.filter(organization=fresh, kind=EmailLog.Kind.REMINDER).count() == 1
+    assert EmailLog.objects.filter(organization=due, kind=EmailLog.Kind.REMINDER).count() == 1
+    assert not EmailLog.objects.filter(organization=fresh).exists()
+
+
+def test_admin_action_with_nobody_due_offers_no_send_button(client):
+    admin_signed_in(client, "CME editors")
+    fresh = OrganizationFactory(name="Fresh", contacts_confirmed_at=days_ago(10))
+
+    response = run_admin_action(client, [fresh], confirm=False)
+
+    html = response.content.decode()
+    assert NOBODY_DUE in html
+    assert 'name="post"' not in html
+    assert mail.outbox == []
 
 
 def test_admin_action_reports_a_refused_address(client, settings, backend_events):

@@ -150,3 +150,15 @@ def test_history_queries_do_not_grow_with_the_history_or_the_roster(
         html = history(client, organization)
     assert f"to “(916) 555-3{changes - 1:03d}”" in html
     assert html.count('class="list-group-item"') == min(25, 3 * changes + changes // 2 + 4)
+
+
+def test_history_says_who_added_themselves_and_marks_cme_staff(client, organization, jane):
+    kim = UserFactory(first_name="Kim", last_name="Lee")
+    services.role_assign(organization=organization, person=jane, role=Role.STAFF, by=jane)
+    editor = UserFactory(first_name="Eve", last_name="Editor", is_staff=True)
+    services.role_assign(organization=organization, person=kim, role=Role.TECHNICAL, by=editor)
+    html = history(client, organization)
+    assert "Jane Doe</span> added themselves as Staff" in html
+    assert "Jane Doe assigned Jane Doe" not in html
+    assert 'Eve Editor</span> <span class="badge text-bg-light border">CMA CME staff</span> assigned Kim Lee' in html
+    assert html.count("CME staff</span>") == 1

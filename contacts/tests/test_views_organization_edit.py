@@ -2,9 +2,12 @@
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
+from contacts.forms import OrganizationForm
 from contacts.models import AccreditationStatus
 from contacts.tests.factories import OrganizationFactory
+from pars.forms import REQUIRED, URL_INVALID
 
 pytestmark = pytest.mark.django_db
 
@@ -58,8 +61,9 @@ def test_invalid_details_re_render_with_messages_and_keep_the_input(client, orga
     response = client.post(reverse("contacts:organization_edit", args=[organization.pk]), data)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "This field is required." in html
-    assert "Enter a valid URL." in html
+    assert escape(REQUIRED.format(what=OrganizationForm.required_messages["name"])) in html
+    assert URL_INVALID in html
+    assert html.count(URL_INVALID) == 2  # in the error summary at the top, and under the field
     assert 'value="Truckee"' in html
     organization.refresh_from_db()
     assert organization.city == "Sacramento"

@@ -7,6 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from contacts import services
+from contacts.forms import LISTED, NEW
 from contacts.models import EmailLog, Role
 from contacts.tests.factories import OrganizationFactory, UserFactory
 from contacts.views import PRIMARY_TRANSFERRED, SELF_LOST_ACCESS
@@ -38,7 +39,7 @@ def test_choosing_shows_what_will_change_and_changes_nothing_yet(
     services.role_assign(organization=organization, person=john, role=Role.WEBSITE, by=None)
     client.force_login(john)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url(organization), {"person": jane.pk})
+        response = client.post(url(organization), {"who": LISTED, "person": jane.pk})
     html = response.content.decode()
     assert "Confirm the hand-over" in html
     assert "<strong>Jane Doe</strong>" in html and "will become the Primary Contact" in html
@@ -51,7 +52,7 @@ def test_choosing_shows_what_will_change_and_changes_nothing_yet(
 def test_confirming_hands_over_and_emails_both(client, organization, jane, django_capture_on_commit_callbacks):
     john = organization.primary_contact
     client.force_login(jane)
-    data = {"person": jane.pk, "confirm": "1", "keep_as_staff": "on"}
+    data = {"who": LISTED, "person": jane.pk, "confirm": "1", "keep_as_staff": "on"}
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url(organization), data, follow=True)
     organization.refresh_from_db()
@@ -65,7 +66,7 @@ def test_confirming_hands_over_and_emails_both(client, organization, jane, djang
 
 def test_previous_primary_without_another_role_is_offered_to_stay_as_staff(client, organization, jane):
     client.force_login(organization.primary_contact)
-    html = client.post(url(organization), {"person": jane.pk}).content.decode()
+    html = client.post(url(organization), {"who": LISTED, "person": jane.pk}).content.decode()
     assert 'name="keep_as_staff"' in html and "checked" in html
     assert "Keep John Roe on as Staff" in html
 
@@ -74,7 +75,7 @@ def test_handing_over_yourself_without_staying_ends_your_access(client, organiza
     john = organization.primary_contact
     OrganizationFactory(primary=john)  # a contact elsewhere, so still signed in
     client.force_login(john)
-    response = client.post(url(organization), {"person": jane.pk, "confirm": "1"})
+    response = client.post(url(organization), {"who": LISTED, "person": jane.pk, "confirm": "1"})
     assert response.url == reverse("contacts:dashboard")
     messages = [str(message) for message in get_messages(response.wsgi_request)]
     assert SELF_LOST_ACCESS.format(organization=organization) in messages
@@ -85,7 +86,7 @@ def test_handing_over_to_a_new_email_creates_and_invites_them(
     client, organization, jane, django_capture_on_commit_callbacks
 ):
     client.force_login(organization.primary_contact)
-    data = {"email": "new.primary@example.org", "first_name": "Nia", "last_name": "New"}
+    data = {"who": NEW, "email": "new.primary@example.org", "first_name": "Nia", "last_name": "New"}
     html = client.post(url(organization), data).content.decode()
     assert "Nia New" in html and "get an email invitation" in html
     assert not User.objects.filter(email="new.primary@example.org").exists()
@@ -99,7 +100,7 @@ def test_handing_over_to_a_new_email_creates_and_invites_them(
 
 def test_change_my_choice_goes_back_to_the_form_with_the_choice_kept(client, organization, jane):
     client.force_login(organization.primary_contact)
-    response = client.post(url(organization), {"person": jane.pk, "back": "1"})
+    response = client.post(url(organization), {"who": LISTED, "person": jane.pk, "back": "1"})
     assert "Confirm the hand-over" not in response.content.decode()
     assert response.context["form"]["person"].value() == str(jane.pk)
 
@@ -110,7 +111,7 @@ def test_the_current_primary_cannot_take_over_from_themselves(
     john = organization.primary_contact
     client.force_login(john)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url(organization), {"email": john.email, "confirm": "1"})
+        response = client.post(url(organization), {"who": NEW, "email": john.email, "confirm": "1"})
     assert response.status_code == 200
     assert services.ALREADY_PRIMARY.format(person=john) in response.content.decode()
     assert mail.outbox == []

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
 from contacts import services
 from contacts.models import Role
@@ -64,8 +65,16 @@ def test_dashboard_lists_my_organizations_with_unfilled_roles_and_confirmation(c
     html = response.content.decode()
     assert "Alpha CME" in html and "Beta CME" in html
     assert "Gamma CME" not in html
-    assert "Billing Contact, CEO Contact, Staff, Website Contact" in html  # Alpha's unfilled roles
-    assert "CEO Contact, Website Contact, Technical Contact, Medical Director" in html  # Beta's
+    # The optional roles not filled, said as such, with the fallback that applies.
+    alpha, beta = html.split('id="org-')[1:3]
+    assert "Alpha CME" in alpha  # needs attention (never confirmed): first
+    assert "Optional roles not filled" in alpha and "Unfilled roles" not in html
+    assert escape(NO_BILLING.format(person=me)) in alpha
+    assert escape(NO_WEBSITE.format(person=me)) in alpha
+    assert VACANCIES[Role.CEO] in alpha and VACANCIES[Role.CEO] in beta
+    assert "No billing contact" not in beta
+    assert "You are:</span> Primary Contact" in alpha
+    assert "You are:</span> Staff" in beta
     assert f"by {second.primary_contact}" in html
     assert "Nobody has confirmed yet that the contacts of Alpha CME are current." in html
     assert html.count('class="alert alert-warning stale-banner"') == 1  # Alpha only
@@ -225,3 +234,34 @@ def test_form_pages_queries_do_not_grow_with_the_roster(client, django_assert_ma
     client.force_login(organization.primary_contact)
     with django_assert_max_num_queries(most):
         assert client.get(reverse(f"contacts:{name}", args=args)).status_code == 200
+
+
+def test_profile_puts_the_confirmation_after_the_roster_and_the_banner_links_down_to_it(client, organization):
+    html = profile(client, organization)
+    assert 'href="#confirm-contacts"' in html.split('class="alert alert-warning stale-banner"')[1][:1200]
+    roster, confirmation, details = (
+        html.index('id="roster-heading"'),
+        html.index("Is everything above correct?"),
+        html.index('id="details-heading"'),
+    )
+    assert roster < confirmation < details  # on a phone the contacts come first, and the button after them
+    assert html.count("Confirm contacts are current</button>") == 1
+
+
+def test_profile_phone_numbers_dial_and_websites_read_without_the_scheme(client, organization):
+    services.organization_update(
+        organization=organization, by=None, phone="(916) 555-0142", website="https://www.svms.example/"
+    )
+    html = profile(client, organization)
+    assert '<a class="phone" href="tel:+19165550142">(916) 555-0142</a>' in html
+    assert ">www.svms.example</a>" in html
+
+
+def test_dashboard_lists_organizations_that_need_attention_first(client):
+    me = UserFactory()
+    current = OrganizationFactory(primary=me, name="Alpha CME")
+    services.contacts_confirm(organization=current, by=me)
+    OrganizationFactory(primary=me, name="Zulu CME")  # never confirmed: needs attention
+    client.force_login(me)
+    html = client.get(reverse("contacts:dashboard")).content.decode()
+    assert html.index("Zulu CME") < html.index("Alpha CME")

@@ -594,7 +594,13 @@ def test_handing_over_to_someone_just_removed_is_refused_and_keeps_the_primary(c
 def test_confirming_the_same_hand_over_twice_says_they_already_are_primary(client, world):
     sign_in_as(client, world["jane"])
     url = f"/organizations/{world['ours'].pk}/primary/"
-    data = {"email": "pat@example.org", "first_name": "Pat", "last_name": "Primary", "keep_as_staff": "on"}
+    data = {
+        "who": "new",
+        "email": "pat@example.org",
+        "first_name": "Pat",
+        "last_name": "Primary",
+        "keep_as_staff": "on",
+    }
     assert client.post(url, {**data, "confirm": "1"}).status_code == 302
     response = client.post(url, {**data, "confirm": "1"})
     assert response.status_code == 200
@@ -628,7 +634,7 @@ def test_adding_a_contact_to_a_role_just_filled_says_so_and_keeps_what_was_typed
 def test_adding_the_same_contact_twice_says_they_already_hold_the_role(client, world):
     sign_in_as(client, world["jane"])
     url = f"/organizations/{world['ours'].pk}/contacts/add/"
-    typed = {"email": "Nia@Example.org", "first_name": "Nia", "last_name": "New", "role": "staff"}
+    typed = {"email": "Nia@Example.org", "first_name": "Nia", "last_name": "New", "role": "staff", "confirm": "1"}
     assert client.post(url, typed).status_code == 302
     response = client.post(url, typed)
     assert response.status_code == 200
