@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -88,9 +88,8 @@ class OrganizationAccessMixin(LoginRequiredMixin):
 
 
 def _with_health(queryset):
-    """Which roles are filled and who last confirmed: what the dashboard shows, without the people."""
-    roles = ContactRole.objects.only("organization", "role").order_by()
-    return queryset.select_related("contacts_confirmed_by").prefetch_related(Prefetch("roles", queryset=roles))
+    """The roster and who last confirmed it: what the dashboard shows."""
+    return queryset.with_roster().select_related("contacts_confirmed_by")
 
 
 def _roster_people(organization, exclude=None):
