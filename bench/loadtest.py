@@ -64,7 +64,7 @@ local n = 0
 if body ~= "" then
   request = function()
     n = n + 1
-    return wrk.format(nil, nil, nil, body .. (n %% 1000))
+    return wrk.format(nil, nil, nil, body .. string.format("%%03d", n %% 1000))
   end
 end
 done = function(summary, latency, requests)
@@ -177,7 +177,7 @@ def session_cookie(user) -> str:
 def pages(ids: dict, me: str, admin: str) -> list[dict]:
     three, forty = ids["three"], ids["forty"]
     edit_body = urlencode(
-        {"first_name": "Bill", "last_name": "Payer3", "credentials": "", "job_title": "", "phone": "(916) 555-"}
+        {"first_name": "Bill", "last_name": "Payer3", "credentials": "", "job_title": "", "phone": "(916) 555-1"}
     )
     return [
         {"label": "bare view", "path": "/bench/bare"},
@@ -208,7 +208,7 @@ def pages(ids: dict, me: str, admin: str) -> list[dict]:
 
 def fetch(page: dict) -> tuple[int, str]:
     """One request outside wrk: its status and SQL statement count."""
-    data = (page["body"] + "0").encode() if page.get("body") else None
+    data = (page["body"] + "000").encode() if page.get("body") else None
     request = urllib.request.Request(
         f"http://127.0.0.1:{PORT}{page['path']}",
         data=data,
