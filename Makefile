@@ -3,7 +3,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEV := DJANGO_DEBUG=1
+# make run serves the demo as production does (DEBUG off: the product's own 404 and 500 pages,
+# static files by WhiteNoise), with a secret key made for this checkout and emails written to
+# db/emails/. Only seed_demo, which prints passwords, needs DJANGO_DEBUG=1.
+DEMO_SECRET := db/demo-secret-key
+PORT ?= 8000
+DEMO := DJANGO_DEBUG=0 SECRET_KEY="$$(cat $(DEMO_SECRET))" ALLOWED_HOSTS=127.0.0.1,localhost \
+	EMAIL_URL=filemail:///db/emails SITE_URL=http://127.0.0.1:$(PORT) \
+	GUNICORN_BIND=127.0.0.1:$(PORT) GUNICORN_WORKERS=2 PATH="$(CURDIR)/$(BIN):$$PATH"
 
 .PHONY: run test test-fast lint bench loadtest setup clean
 
@@ -15,9 +22,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(DEV) $(BIN)/python manage.py migrate --noinput
-	$(DEV) $(BIN)/python manage.py seed_demo
-	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@mkdir -p db/emails
+	@test -s $(DEMO_SECRET) || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $(DEMO_SECRET)
+	@$(DEMO) $(BIN)/python manage.py migrate --noinput --verbosity 0
+	@$(DEMO) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@$(DEMO) DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
+	@# Web and worker together; Ctrl-C stops both.
+	@$(DEMO) $(BIN)/honcho start web worker
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

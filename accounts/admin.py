@@ -19,8 +19,8 @@ User = get_user_model()
 # Only superusers grant access: for everyone else these stay read-only.
 PERMISSION_FIELDS = ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")
 
-INVITATIONS_SENT = "Invitation sent to {people}."
-INVITATIONS_FAILED = "The invitation to {people} could not be sent; see the email log."
+INVITATIONS_QUEUED = "Invitation queued for {people}; it will be sent within a minute (the email log shows when)."
+INVITATIONS_SUPPRESSED = "Not sent to {people}: {reason}"
 NOT_INVITED = "Not invited, as they hold no role that lets them sign in: {people}."
 TWO_FACTOR_RESET_DONE = (
     "Two-factor sign-in reset for {people}: signed out everywhere, they set it up again at their next sign-in."
@@ -77,10 +77,10 @@ def _names(people) -> str:
 def send_invitation(modeladmin, request, queryset):
     """Email each person the set-password link, naming the first organization they may sign in to.
 
-    The list runs outside a transaction (StaffModelAdmin), so each email is sent
-    and logged before its outcome is read here.
+    Each email is queued (a worker sends it), or suppressed when the person had
+    as many invitations as the limit allows; the message says which.
     """
-    sent, failed, skipped = [], [], []
+    queued, suppressed, skipped = [], {}, []
     for person in queryset:
         first_role = (
             ContactRole.objects.filter(person=person, role__in=ACCESS_ROLES, person__is_active=True)
@@ -92,11 +92,16 @@ def send_invitation(modeladmin, request, queryset):
             skipped.append(person)
             continue
         log = services.invitation_send(person=person, organization=first_role.organization, by=request.user)
-        (sent if log.status == EmailLog.Status.SENT else failed).append(person)
-    if sent:
-        modeladmin.message_user(request, INVITATIONS_SENT.format(people=_names(sent)), messages.SUCCESS)
-    if failed:
-        modeladmin.message_user(request, INVITATIONS_FAILED.format(people=_names(failed)), messages.ERROR)
+        if log.status == EmailLog.Status.SUPPRESSED:
+            suppressed.setdefault(log.error, []).append(person)
+        else:
+            queued.append(person)
+    if queued:
+        modeladmin.message_user(request, INVITATIONS_QUEUED.format(people=_names(queued)), messages.SUCCESS)
+    for reason, people in suppressed.items():
+        modeladmin.message_user(
+            request, INVITATIONS_SUPPRESSED.format(people=_names(people), reason=reason), messages.WARNING
+        )
     if skipped:
         modeladmin.message_user(request, NOT_INVITED.format(people=_names(skipped)), messages.WARNING)
 

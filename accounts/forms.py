@@ -78,13 +78,15 @@ class CurrentPasswordChangeForm(PlainPasswordRulesMixin, PasswordChangeForm):
 
 
 class LoggedPasswordResetForm(PasswordResetForm):
-    """Django's reset form, its email sent and logged like every other email.
+    """Django's reset form, where the page only queues the request and a worker finds the person and emails them.
 
     A link goes to every person who may sign in (EmailBackend's rule), including
     an invited contact who has not set a password yet: their invitation may have
     expired or been lost, and this is how they get a new link. Nobody else gets
-    one, and the page answers the same either way. The link starts with SITE_URL,
-    like every email's links, never with the Host header of the request.
+    one. The page does the same thing whatever the address, one task row, so
+    neither its answer nor its time tells who has an account (the lookup, the
+    token and the email happen in the worker: password_reset_request). The link
+    starts with SITE_URL, like every email's links, never with the Host header.
     """
 
     def __init__(self, *args, **kwargs):
@@ -95,6 +97,16 @@ class LoggedPasswordResetForm(PasswordResetForm):
         backend = EmailBackend()
         people = User.objects.filter(email__iexact=email, is_active=True)
         return (person for person in people if backend.user_can_authenticate(person))
+
+    def save(self, **kwargs):
+        """The page's part: queue the request, whoever the address belongs to."""
+        from accounts.tasks import password_reset_request
+
+        password_reset_request.enqueue(self.cleaned_data["email"])
+
+    def send_links(self) -> None:
+        """The worker's part: Django's own save(), which emails a link to each person get_users finds."""
+        super().save(domain_override="PARS contacts", subject_template_name="registration/password_reset_subject.txt")
 
     def send_mail(
         self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None

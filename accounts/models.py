@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from simple_history.models import HistoricalRecords
 
+from pars.validators import refuse_control_characters
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -44,11 +46,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     """
 
     email = models.EmailField("email address", max_length=254, unique=True)
-    first_name = models.CharField(max_length=150, blank=True)
-    last_name = models.CharField(max_length=150, blank=True)
-    credentials = models.CharField(max_length=100, blank=True, help_text='For example "MD, MPH".')
-    job_title = models.CharField(max_length=150, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    first_name = models.CharField(max_length=150, blank=True, validators=[refuse_control_characters])
+    last_name = models.CharField(max_length=150, blank=True, validators=[refuse_control_characters])
+    credentials = models.CharField(
+        max_length=100, blank=True, help_text='For example "MD, MPH".', validators=[refuse_control_characters]
+    )
+    job_title = models.CharField(max_length=150, blank=True, validators=[refuse_control_characters])
+    phone = models.CharField(max_length=40, blank=True, validators=[refuse_control_characters])
     is_staff = models.BooleanField("CME staff", default=False, help_text="May sign in to the admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)

@@ -1,41 +1,31 @@
 """send_contact_reminders for 5,000 stale organizations: wall time, query count, and the email log's statuses.
 
+The run only queues (log rows and delivery tasks); bench_email_worker measures the sending.
+
 Runs in a throwaway database made with Django's test database utilities (a
 temporary SQLite file, or a bench_* database on PostgreSQL when DATABASE_URL
 points there), so the development database is never touched. Emails go to the
 locmem backend: this measures our side of the run, not a mail server.
 """
 
-import os
-import tempfile
 import time
 from collections import Counter
 from io import StringIO
-from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.core import mail
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import CaptureQueriesContext
 
+from bench.throwaway import throwaway_database
 from contacts.models import ContactRole, EmailLog, Organization, Role, search_normalize
 
 ORGANIZATIONS = 5_000
 
 
 def run():
-    with tempfile.TemporaryDirectory() as workdir:
-        if connection.vendor == "sqlite":
-            connection.settings_dict["TEST"]["NAME"] = str(Path(workdir) / "bench.sqlite3")
-        else:
-            connection.settings_dict["TEST"]["NAME"] = f"bench_{connection.settings_dict['NAME']}_{os.getpid()}"
-        original_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
-            with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
-                _measure()
-        finally:
-            connection.creation.destroy_test_db(original_name, verbosity=0)
+    with throwaway_database():
+        _measure()
 
 
 def _measure():
@@ -44,7 +34,7 @@ def _measure():
     print(f"{connection.vendor}: created {ORGANIZATIONS:,} stale organizations in {time.perf_counter() - started:.1f}s")
 
     for label in ("first run", "second run (nothing due)"):
-        mail.outbox = []
+        before = EmailLog.objects.count()
         out = StringIO()
         started = time.perf_counter()
         with CaptureQueriesContext(connection) as queries:
@@ -52,7 +42,8 @@ def _measure():
         elapsed = time.perf_counter() - started
         kinds = Counter(query["sql"].split()[0].upper() for query in queries.captured_queries)
         breakdown = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
-        print(f"{label}: {elapsed:.2f}s, {len(queries)} queries ({breakdown}), {len(mail.outbox):,} emails")
+        queued = EmailLog.objects.count() - before
+        print(f"{label}: {elapsed:.2f}s, {len(queries)} queries ({breakdown}), {queued:,} emails queued")
         print(f"  {out.getvalue().strip()}")
     logged = Counter(EmailLog.objects.filter(kind=EmailLog.Kind.REMINDER).values_list("status", flat=True))
     print(

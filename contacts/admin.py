@@ -20,6 +20,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from contacts import exports, services
+from contacts.emails import emails_resend
 from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, stale_before
 from contacts.reminder_action import send_update_reminder_action
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED, PRIMARY_ROLE_FIXED, RosterRow
@@ -412,16 +413,49 @@ class OrganizationAdmin(StaffModelAdmin):
         return super().history_view(request, object_id, {**(extra_context or {}), "roster_history": roster_history})
 
 
+EMAILS_RESENT = "Queued again: {count} (the worker sends them within a minute)."
+NOT_FAILED_NOT_RESENT = "Not queued again: {count} that had not failed (only a failed email can be sent again)."
+
+
+@admin.action(description="Send the failed emails again", permissions=["resend"])
+def resend_failed_emails(modeladmin, request, queryset):
+    resent = emails_resend(logs=list(queryset), by=request.user)
+    if resent:
+        modeladmin.message_user(request, EMAILS_RESENT.format(count=len(resent)), messages.SUCCESS)
+    others = queryset.count() - len(resent)
+    if others:
+        modeladmin.message_user(request, NOT_FAILED_NOT_RESENT.format(count=others), messages.WARNING)
+
+
 @admin.register(EmailLog)
 class EmailLogAdmin(admin.ModelAdmin):
-    """Every email the system sent, read-only for everyone."""
+    """Every email the system sent or tried to send, read-only for everyone; CME editors may resend a failed one."""
 
     # Status and date first: on a narrow screen the long subject, not the outcome, goes off-screen.
-    list_display = ["sent_at", "status", "kind", "to_email", "organization", "subject"]
+    list_display = ["sent_at", "status", "attempts", "next_attempt_at", "kind", "to_email", "organization", "subject"]
     list_filter = ["kind", "status"]
     search_fields = ["to_email", "subject"]
     list_select_related = ["organization"]
     date_hierarchy = "sent_at"
+    fields = [
+        "kind",
+        "to_email",
+        "recipient",
+        "organization",
+        "subject",
+        "status",
+        "error",
+        "attempts",
+        "queued_at",
+        "next_attempt_at",
+        "claimed_until",
+        "sent_at",
+    ]  # Not the body: an invitation or reset email holds a live set-password link.
+    actions = [resend_failed_emails]
+
+    def has_resend_permission(self, request):
+        # change_emaillog means "may queue a failed email again"; no one edits a log row.
+        return request.user.has_perm("contacts.change_emaillog")
 
     def get_changelist(self, request, **kwargs):
         return BadLookupSafeChangeList

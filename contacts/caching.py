@@ -1,12 +1,13 @@
 """What the site caches, and why a cached page is never stale.
 
-Two things are cached (Django's cache framework: local memory by default, the
-shared cache of CACHE_URL in production, so every web process sees one cache):
+The public directory as an anonymous visitor sees it is cached per query string,
+for DIRECTORY_CACHE_SECONDS, under the directory's version (Django's cache
+framework: local memory by default, the shared cache of CACHE_URL in production,
+so every web process sees one cache).
 
-- the public directory as an anonymous visitor sees it, per query string, for
-  DIRECTORY_CACHE_SECONDS, under the directory's version;
-- each organization's roster as drawn on its Profile tab, per viewer ("You"
-  marks them), under the roster's version.
+(The Profile tab's roster is not cached: it shows each invitation's delivery
+status, which the email worker changes without a history row, and forms
+carrying the session's CSRF token.)
 
 A version is read from the database, not bumped by the writers: every save and
 delete of an organization, a role or a person writes a history row
@@ -19,14 +20,10 @@ rows is never stored under a new version, and no concurrent request can serve
 one. A write that makes no history row (QuerySet.update, bulk_create) is not
 seen: use simple-history's bulk helpers there.
 
-- The roster's version is the newest history id of the organization's roles and
-  of the people on its roster: two subqueries folded into the Profile tab's own
-  query of the organization (roster_version_annotations), so a cached roster
-  costs no query at all.
-- The directory's version is the newest history id of any organization, role
-  or person: three index probes added to the query of accreditors the page
-  makes first, so a cached page costs that one query and a fresh one no more
-  queries than before.
+The directory's version is the newest history id of any organization, role or
+person: three index probes added to the query of accreditors the page makes
+first, so a cached page costs that one query and a fresh one no more queries
+than before.
 """
 
 import hashlib
@@ -34,7 +31,6 @@ import hashlib
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
-from django.db.models.expressions import RawSQL
 
 from contacts.models import ContactRole, Organization
 
@@ -42,39 +38,13 @@ HistoricalContactRole = ContactRole.history.model
 HistoricalOrganization = Organization.history.model
 
 
-def _newest(table: str, where: str = "") -> str:
-    """MAX(history_id) of a history table, as SQL for a scalar subquery.
-
-    A plain MAX, not ORDER BY ... LIMIT 1, so PostgreSQL may read one
-    organization's or person's records through their index rather than walk the
-    whole history backwards; over a whole table it is one probe of the primary
-    key. Written out, as the sign-in check is (accounts.backends): these run on
-    every Profile tab and directory visit, and building ORM subqueries costs CPU
-    on each.
-    """
-    return f'(SELECT MAX("history_id") FROM "{table}"{where})'
-
-
-def roster_version_annotations() -> dict:
-    """Annotations of an Organization queryset that together are the roster's version."""
-    organizations = Organization._meta.db_table
-    roles, role_history = ContactRole._meta.db_table, HistoricalContactRole._meta.db_table
-    of_this_organization = f' WHERE "organization_id" = "{organizations}"."id"'
-    people = f'SELECT "person_id" FROM "{roles}" WHERE "organization_id" = "{organizations}"."id"'
-    return {
-        "roster_roles_version": RawSQL(_newest(role_history, of_this_organization), ()),
-        "roster_people_version": RawSQL(_newest(_people_history(), f' WHERE "id" IN ({people})'), ()),
-    }
+def _newest(table: str) -> str:
+    """MAX(history_id) of a history table, as SQL for a scalar subquery: one probe of its primary key."""
+    return f'(SELECT MAX("history_id") FROM "{table}")'
 
 
 def _people_history() -> str:
     return get_user_model().history.model._meta.db_table
-
-
-def roster_fragment_key(organization: Organization, viewer) -> str:
-    """The Profile tab's roster of `organization` (loaded with roster_version_annotations) as `viewer` sees it."""
-    version = f"{organization.roster_roles_version}.{organization.roster_people_version}"
-    return f"roster:{organization.pk}:{version}:{viewer.pk}"
 
 
 def directory_version_columns() -> str:

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 
 from contacts.models import ROLE_PURPOSES, Organization, Role
 from pars.forms import ClearMessagesMixin, PhoneField
+from pars.validators import refuse_control_characters
 
 User = get_user_model()
 
@@ -38,7 +39,7 @@ class OrganizationForm(ClearMessagesMixin, forms.ModelForm):
         widget=forms.URLInput(attrs={"autocomplete": "url"}),
         help_text="For example www.example.org",
     )
-    phone = PhoneField(required=False, help_text="For example (916) 555-0142")
+    phone = PhoneField(required=False, help_text="For example (916) 555-0142", validators=[refuse_control_characters])
 
     class Meta:
         model = Organization
@@ -56,10 +57,12 @@ class PersonDetailsForm(ClearMessagesMixin, forms.Form):
 
     required_messages = {"first_name": "the contact's first name", "last_name": "the contact's last name"}
 
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
-    credentials = forms.CharField(max_length=100, required=False, help_text='For example "MD, MPH".')
-    job_title = forms.CharField(max_length=150, required=False)
+    first_name = forms.CharField(max_length=150, required=False, validators=[refuse_control_characters])
+    last_name = forms.CharField(max_length=150, required=False, validators=[refuse_control_characters])
+    credentials = forms.CharField(
+        max_length=100, required=False, help_text='For example "MD, MPH".', validators=[refuse_control_characters]
+    )
+    job_title = forms.CharField(max_length=150, required=False, validators=[refuse_control_characters])
     phone = PhoneField(required=False, help_text="For example (916) 555-0142")
 
     def details(self) -> dict:

@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from pars.validators import refuse_control_characters
+
 
 class Role(models.TextChoices):
     PRIMARY = "primary", "Primary Contact"
@@ -103,19 +105,19 @@ class Organization(models.Model):
     contacts.services.organization_create.
     """
 
-    name = models.CharField(max_length=200)
-    provider_id = models.CharField("provider ID", max_length=20, unique=True)
-    accreditor = models.CharField(max_length=100, default="CMA")
+    name = models.CharField(max_length=200, validators=[refuse_control_characters])
+    provider_id = models.CharField("provider ID", max_length=20, unique=True, validators=[refuse_control_characters])
+    accreditor = models.CharField(max_length=100, default="CMA", validators=[refuse_control_characters])
     accreditation_status = models.CharField(
         max_length=20, choices=AccreditationStatus.choices, default=AccreditationStatus.PROVISIONAL
     )
     accreditation_start = models.DateField("term start", null=True, blank=True)
     accreditation_end = models.DateField("term end", null=True, blank=True)
-    street_address = models.CharField(max_length=200, blank=True)
-    city = models.CharField(max_length=100, blank=True)
+    street_address = models.CharField(max_length=200, blank=True, validators=[refuse_control_characters])
+    city = models.CharField(max_length=100, blank=True, validators=[refuse_control_characters])
     state = models.CharField(max_length=2, default="CA", blank=True)
-    zip_code = models.CharField("ZIP", max_length=10, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    zip_code = models.CharField("ZIP", max_length=10, blank=True, validators=[refuse_control_characters])
+    phone = models.CharField(max_length=40, blank=True, validators=[refuse_control_characters])
     website = models.URLField(blank=True)
     listed_in_directory = models.BooleanField("listed in the public directory", default=True)
     contacts_confirmed_at = models.DateTimeField("contacts last confirmed", null=True, blank=True)
@@ -235,17 +237,20 @@ class EmailKind(models.TextChoices):
 
 class EmailStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    SUPPRESSED = "suppressed", "Suppressed"
 
 
 class EmailLog(models.Model):
     """Every email the system sent or tried to send: a transactional outbox.
 
-    The row is written queued in the transaction of the change it describes and
-    updated to sent or failed once that commits and the email is handed to the
-    mail server (contacts.emails). A row still queued was not confirmed sent:
-    it waits for its send, or the process stopped before recording the outcome.
+    The row is written queued, with the message and its delivery task, in the
+    transaction of the change it describes (contacts.emails). A worker claims it
+    (sending, until claimed_until), hands it to the mail server and marks it
+    sent, queued again for a later attempt after a transient failure, or failed.
+    An email over the limit for its kind and address is suppressed, never sent.
     """
 
     Kind = EmailKind
@@ -260,9 +265,19 @@ class EmailLog(models.Model):
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
     )
     subject = models.CharField(max_length=255)
+    body_text = models.TextField("text", blank=True)
+    body_html = models.TextField("HTML", blank=True)
     # A row that nobody updated after writing it must not claim the email went out.
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    error = models.TextField(blank=True)
+    error = models.TextField(
+        "last error or reason", blank=True, help_text="Why the last attempt failed, or why it was suppressed."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker handed it to the mail server.")
+    queued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    next_attempt_at = models.DateTimeField("next attempt", null=True, blank=True, default=timezone.now)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="While sending: when another worker may take it over (the lease)."
+    )
     sent_at = models.DateTimeField(
         default=timezone.now,
         db_index=True,
@@ -271,10 +286,24 @@ class EmailLog(models.Model):
 
     class Meta:
         ordering = ["-sent_at", "-pk"]
-        indexes = [models.Index(fields=["organization", "kind", "status", "sent_at"])]
+        indexes = [
+            models.Index(fields=["organization", "kind", "status", "sent_at"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["to_email", "kind", "queued_at"]),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=EmailKind.values), name="contacts_emaillog_kind_valid"),
             models.CheckConstraint(condition=Q(status__in=EmailStatus.values), name="contacts_emaillog_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status=EmailStatus.SENDING) | Q(claimed_until__isnull=False),
+                name="contacts_emaillog_sending_has_lease",
+                violation_error_message="An email being sent needs the time its lease ends.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=EmailStatus.QUEUED) | Q(next_attempt_at__isnull=False),
+                name="contacts_emaillog_queued_has_next_attempt",
+                violation_error_message="A queued email needs the time of its next attempt.",
+            ),
         ]
 
     def __str__(self):

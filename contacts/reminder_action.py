@@ -12,11 +12,13 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
-from contacts.reminders import MailServerUnreachable, reminders_send
+from contacts.reminders import reminders_send
 
 # The admin lists this many organizations by name per message, then counts the rest.
 NAMES_SHOWN = 10
 NOBODY_DUE = "None of the selected organizations is due a reminder, so nothing will be sent."
+REMINDERS_QUEUED = "Queued the update reminder to {count} (the worker sends them within a minute): {names}."
+REMINDERS_SKIPPED = "Skipped {count}: {names}."
 
 
 def _names(items) -> str:
@@ -44,15 +46,13 @@ def _confirmation_page(modeladmin, request, queryset):
 
 
 def _report(modeladmin, request, result) -> None:
-    if result.sent:
+    if result.queued:
         modeladmin.message_user(
-            request, f"Sent the update reminder to {len(result.sent)}: {_names(result.sent)}.", messages.SUCCESS
+            request, REMINDERS_QUEUED.format(count=len(result.queued), names=_names(result.queued)), messages.SUCCESS
         )
     if result.skipped:
-        modeladmin.message_user(request, f"Skipped {len(result.skipped)}: {_names(result.skipped)}.", messages.WARNING)
-    if result.failed:
         modeladmin.message_user(
-            request, f"Could not send to {len(result.failed)}: {_names(result.failed)}.", messages.ERROR
+            request, REMINDERS_SKIPPED.format(count=len(result.skipped), names=_names(result.skipped)), messages.WARNING
         )
 
 
@@ -61,10 +61,5 @@ def send_update_reminder_action(modeladmin, request, queryset):
     """First a page listing who will be emailed and who is skipped and why; its confirming POST sends."""
     if request.POST.get("post") != "yes":
         return _confirmation_page(modeladmin, request, queryset)
-    try:
-        result = reminders_send(organizations=queryset)
-    except MailServerUnreachable as exc:
-        modeladmin.message_user(request, str(exc), messages.ERROR)
-        return None
-    _report(modeladmin, request, result)
+    _report(modeladmin, request, reminders_send(organizations=queryset))
     return None

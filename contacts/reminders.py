@@ -5,77 +5,52 @@ cron) and the admin action both call it. An organization is reminded when its
 contacts are stale and it has not been sent a reminder within
 CONTACTS_REMINDER_INTERVAL_DAYS, so running it again sends only what is missing.
 
-The email log is an outbox (contacts.emails), written a batch at a time: the
-batch's logs are saved queued and committed, the emails sent over the run's one
-connection, then the outcomes (sent or failed) saved together. So a run works
-outside any transaction: the cron command has none, and the admin's list runs
-outside the request's (accounts.admin.StaffModelAdmin). Inside one, the queued
-logs would not be committed before their emails go out, and a rollback would
-take back the logs of emails already sent; reminders_send refuses instead.
-
-Only a sent reminder counts as "reminded". A queued one younger than
-QUEUED_HOLDS_FOR is being sent by another run, so this run leaves it alone; an
-older one belongs to a run that stopped (a crash between saving the batch and
-recording its outcomes) and no longer holds the organization back. The next run
-then sends a new reminder: after a crash an organization may get a duplicate,
-never no reminder at all.
+A run only queues: each batch of due organizations is locked, read again and
+its reminders queued (log rows and delivery tasks, contacts.emails) in one
+transaction; the workers send them. A queued, sending or sent reminder counts as
+reminded, so a run killed at any point and run again queues each due reminder
+exactly once. A failed one does not count: the next run queues it again.
 """
 
-import smtplib
 from collections import Counter
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.mail import get_connection
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from contacts.emails import OUTCOME_FIELDS, OutgoingEmail, absolute_url, email_deliver, email_prepare
+from contacts.emails import absolute_url, email_prepare, emails_queue
 from contacts.models import ROLE_PURPOSES, EmailLog, Organization, Role
 
 SUBJECT = "It's time to update your contact information"
-MAIL_SERVER_UNREACHABLE = "Could not connect to the mail server: {error}"
-INSIDE_A_TRANSACTION = "reminders_send sends and logs batch by batch: call it outside any transaction."
-# The error recorded on the emails of a batch that the run did not get to.
-RUN_STOPPED = "Not sent: the run stopped before this email ({error})."
-# Organizations handled per batch: one SELECT of organizations, one of their
-# roles, one INSERT of the queued logs and one UPDATE of their outcomes (100
-# logs x 9 columns, and 100 x 3 outcomes with their ids, stay under SQLite's 999
-# parameters).
+# Organizations handled per batch (and per transaction): a lock, one SELECT of
+# organizations, one of their roles, one INSERT of the logs, then their tasks.
 BATCH_SIZE = 100
-# A batch's emails are sent within minutes; a reminder queued longer ago than
-# this was left behind by a run that stopped, and does not hold back the next.
-QUEUED_HOLDS_FOR = timedelta(minutes=10)
+# Statuses of a reminder that is out or on its way.
+PENDING = [EmailLog.Status.QUEUED, EmailLog.Status.SENDING]
 
 
 class SkipReason(models.TextChoices):
     NOT_STALE = "not_stale", "contacts confirmed within the period"
     REMINDED = "reminded", "already reminded within the interval"
-    QUEUED = "queued", "reminder being sent by another run"
+    QUEUED = "queued", "reminder queued, waiting for the worker"
     NO_PRIMARY = "no_primary", "no Primary Contact"
-
-
-class MailServerUnreachable(Exception):
-    """The run could not reach the mail server; what it sent is logged, the rest waits for the next run."""
 
 
 @dataclass(frozen=True)
 class Reminder:
-    """One organization's reminder: sent, failed (with its error), or due in a dry run."""
+    """One organization's reminder: queued, or due in a dry run."""
 
     organization_id: int
     organization_name: str
     provider_id: str
     to_email: str
-    error: str = ""
 
     def __str__(self):
-        text = f"{self.organization_name} ({self.provider_id}) to {self.to_email}"
-        return f"{text}: {self.error}" if self.error else text
+        return f"{self.organization_name} ({self.provider_id}) to {self.to_email}"
 
 
 @dataclass(frozen=True)
@@ -92,7 +67,7 @@ class Skip:
         return {
             SkipReason.NOT_STALE: f"contacts confirmed on {_day(self.on)}",
             SkipReason.REMINDED: f"reminded on {_day(self.on)}",
-            SkipReason.QUEUED: f"reminder queued on {_day(self.on)}, being sent by another run",
+            SkipReason.QUEUED: f"reminder queued on {_day(self.on)}, waiting for the worker",
             SkipReason.NO_PRIMARY: "no Primary Contact",
         }[self.reason]
 
@@ -104,8 +79,7 @@ class Skip:
 class ReminderResult:
     dry_run: bool
     due: list[Reminder] = field(default_factory=list)  # a dry run's "would be emailed"
-    sent: list[Reminder] = field(default_factory=list)
-    failed: list[Reminder] = field(default_factory=list)
+    queued: list[Reminder] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
 
     def skipped_by_reason(self) -> dict[SkipReason, int]:
@@ -117,7 +91,7 @@ class ReminderResult:
         skipped = f"{len(self.skipped)} skipped" + (f" ({reasons})" if reasons else "")
         if self.dry_run:
             return f"Dry run: {len(self.due)} would be emailed, {skipped}. Nothing was sent or logged."
-        return f"{len(self.sent)} sent, {skipped}, {len(self.failed)} failed."
+        return f"{len(self.queued)} queued (the worker sends them within a minute), {skipped}."
 
 
 def _day(moment) -> str:
@@ -128,53 +102,10 @@ def _local_date(moment) -> date | None:
     return timezone.localdate(moment) if moment else None
 
 
-def _drops_connection(exc: Exception) -> bool:
-    """True when the error left the SMTP connection unusable (not a refused address)."""
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return exc.smtp_code == 421  # "Service not available, closing transmission channel"
-    if isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPNotSupportedError):
-        return False
-    return isinstance(exc, OSError)  # SMTPServerDisconnected, timeouts, resets
-
-
-class _RunConnection:
-    """The run's one connection to the mail server, reopened only if the server drops it.
-
-    email_send takes it as its connection: EmailMessage.send() only calls
-    send_messages(). A refused address leaves the connection as it is.
-    """
-
-    def __init__(self, backend):
-        self.backend = backend
-        self.unreachable: Exception | None = None
-
-    def open(self):
-        try:
-            self.backend.open()
-        except OSError as exc:
-            raise MailServerUnreachable(MAIL_SERVER_UNREACHABLE.format(error=exc)) from exc
-
-    def close(self):
-        with suppress(OSError):
-            self.backend.close()
-
-    def send_messages(self, email_messages):
-        try:
-            return self.backend.send_messages(email_messages)
-        except Exception as exc:
-            if _drops_connection(exc):
-                self.close()
-                try:
-                    self.open()
-                except MailServerUnreachable as unreachable:
-                    self.unreachable = unreachable
-            raise
-
-
-def _last_reminder(status, since):
+def _last_reminder(statuses, since):
     return (
         EmailLog.objects.filter(
-            organization=OuterRef("pk"), kind=EmailLog.Kind.REMINDER, status=status, sent_at__gt=since
+            organization=OuterRef("pk"), kind=EmailLog.Kind.REMINDER, status__in=statuses, sent_at__gt=since
         )
         .order_by("-sent_at")
         .values("sent_at")[:1]
@@ -184,12 +115,12 @@ def _last_reminder(status, since):
 def _with_due(organizations, now):
     """Annotate what decides whether each organization is due, computed in the query: is_stale,
     reminded_at (its last reminder sent within the interval, or None) and queued_at (a
-    reminder queued by a run still sending it, or None)."""
+    reminder queued or being sent, or None)."""
     interval = timedelta(days=settings.CONTACTS_REMINDER_INTERVAL_DAYS)
     return organizations.annotate(
         is_stale=Exists(Organization.objects.stale().filter(pk=OuterRef("pk"))),
-        reminded_at=Subquery(_last_reminder(EmailLog.Status.SENT, now - interval)),
-        queued_at=Subquery(_last_reminder(EmailLog.Status.QUEUED, now - QUEUED_HOLDS_FOR)),
+        reminded_at=Subquery(_last_reminder([EmailLog.Status.SENT], now - interval)),
+        queued_at=Subquery(_last_reminder(PENDING, now - interval)),
     ).order_by("name", "pk")
 
 
@@ -214,18 +145,19 @@ def _candidates(organizations, now):
     )
 
 
-def _batches(ids, now):
-    """The due organizations with their rosters, BATCH_SIZE at a time (two queries each).
+def _batch(ids, now):
+    """The due organizations with their rosters (two queries)."""
+    return _with_due(Organization.objects.filter(pk__in=ids), now).select_related("contacts_confirmed_by").with_roster()
 
-    Each batch is annotated again when it is read, so an organization that
-    another run (or the admin) reminded meanwhile is not sent a second one.
+
+def _lock(ids) -> None:
+    """Lock the batch's organizations; call inside a transaction, before reading them with _batch.
+
+    The lock comes first, in its own query, so the annotations are read after
+    any other run holding these organizations has committed: an organization
+    that another run (or the admin) reminded meanwhile is not queued a second one.
     """
-    for start in range(0, len(ids), BATCH_SIZE):
-        yield (
-            _with_due(Organization.objects.filter(pk__in=ids[start : start + BATCH_SIZE]), now)
-            .select_related("contacts_confirmed_by")
-            .with_roster()
-        )
+    list(Organization.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
 
 
 def reminder_context(organization: Organization) -> dict:
@@ -242,30 +174,13 @@ def reminder_context(organization: Organization) -> dict:
     }
 
 
-def _refuse_inside_a_transaction():
-    """A durable block cannot open inside a caller's transaction (a test's own is allowed)."""
-    try:
-        with transaction.atomic(durable=True, savepoint=False):
-            pass
-    except RuntimeError as exc:
-        raise RuntimeError(INSIDE_A_TRANSACTION) from exc
-
-
-def reminders_send(
-    *, organizations=None, stale_only: bool = True, dry_run: bool = False, connection=None
-) -> ReminderResult:
-    """Email the update reminder to the Primary Contact of each organization that is due.
+def reminders_send(*, organizations=None, stale_only: bool = True, dry_run: bool = False) -> ReminderResult:
+    """Queue the update reminder to the Primary Contact of each organization that is due.
 
     Due: contacts stale (unless stale_only=False, as for staff who ask for it)
-    and no reminder sent within CONTACTS_REMINDER_INTERVAL_DAYS. organizations
-    limits the run to a queryset; None means every organization. A dry run
-    reads who is due and neither sends nor logs anything.
-
-    All emails go through one connection to the mail server. A refused address
-    or an SMTP error is logged as failed and the run goes on; a failed attempt
-    counts as not reminded, so the next run retries it. Raises
-    MailServerUnreachable if the server cannot be reached at all, and
-    RuntimeError if called inside a transaction (see the module's docstring).
+    and no reminder queued or sent within CONTACTS_REMINDER_INTERVAL_DAYS.
+    organizations limits the run to a queryset; None means every organization.
+    A dry run reads who is due and neither queues nor logs anything.
     """
     now = timezone.now()
     result = ReminderResult(dry_run=dry_run)
@@ -276,28 +191,21 @@ def reminders_send(
             result.skipped.append(skip)
         else:
             due_ids.append(candidate[0])
-    if not due_ids:
-        return result
-
-    run_connection = None
-    if not dry_run:
-        _refuse_inside_a_transaction()
-        run_connection = _RunConnection(connection or get_connection())
-        run_connection.open()
-    try:
-        for batch in _batches(due_ids, now):
-            emails = [
-                _reminder_prepare(organization, result, run_connection, stale_only=stale_only) for organization in batch
-            ]
-            _batch_send([email for email in emails if email], result, run_connection)
-    finally:
-        if run_connection and connection is None:
-            run_connection.close()
+    for start in range(0, len(due_ids), BATCH_SIZE):
+        ids = due_ids[start : start + BATCH_SIZE]
+        if dry_run:  # reads only: no lock, no transaction
+            for organization in _batch(ids, now):
+                _reminder_prepare(organization, result, stale_only=stale_only, dry_run=True)
+            continue
+        with transaction.atomic():
+            _lock(ids)
+            logs = [_reminder_prepare(organization, result, stale_only=stale_only) for organization in _batch(ids, now)]
+            emails_queue([log for log in logs if log])
     return result
 
 
-def _reminder_prepare(organization, result, run_connection, *, stale_only) -> OutgoingEmail | None:
-    """The organization's reminder, written; or None, with the skip (or a dry run's "due") in result."""
+def _reminder_prepare(organization, result, *, stale_only, dry_run=False) -> EmailLog | None:
+    """The organization's reminder, written (and counted as queued); or None, with the skip (or a dry run's "due")."""
     skip = _skip(
         organization.pk,
         organization.name,
@@ -314,9 +222,11 @@ def _reminder_prepare(organization, result, run_connection, *, stale_only) -> Ou
     if skip:
         result.skipped.append(skip)
         return None
-    if run_connection is None:
-        result.due.append(Reminder(organization.pk, organization.name, organization.provider_id, primary.email))
+    reminder = Reminder(organization.pk, organization.name, organization.provider_id, primary.email)
+    if dry_run:
+        result.due.append(reminder)
         return None
+    result.queued.append(reminder)
     return email_prepare(
         kind=EmailLog.Kind.REMINDER,
         to=primary,
@@ -324,35 +234,4 @@ def _reminder_prepare(organization, result, run_connection, *, stale_only) -> Ou
         template="reminder",
         context=reminder_context(organization),
         organization=organization,
-        connection=run_connection,
     )
-
-
-def _batch_send(emails: list[OutgoingEmail], result, run_connection):
-    """Save the batch's logs queued, send each email, then save their outcomes: two queries.
-
-    The queued logs are committed before the first email goes out, so no email
-    is without its log. If the run stops midway (mail server gone, interrupted),
-    the emails it did not get to are recorded as failed with the reason; one
-    whose send was cut short stays queued, as nobody knows whether it went out.
-    """
-    EmailLog.objects.bulk_create([email.log for email in emails])
-    tried = 0
-    try:
-        for email in emails:
-            tried += 1
-            email_deliver(email)
-            log = email.log
-            organization = log.organization
-            reminder = Reminder(organization.pk, organization.name, organization.provider_id, log.to_email, log.error)
-            (result.failed if log.status == EmailLog.Status.FAILED else result.sent).append(reminder)
-            if run_connection.unreachable:
-                raise run_connection.unreachable
-    except BaseException as exc:
-        for email in emails[tried:]:
-            email.log.status = EmailLog.Status.FAILED
-            email.log.error = RUN_STOPPED.format(error=f"{type(exc).__name__}: {exc}")
-        raise
-    finally:
-        outcomes = [email.log for email in emails if email.log.status != EmailLog.Status.QUEUED]
-        EmailLog.objects.bulk_update(outcomes, OUTCOME_FIELDS)

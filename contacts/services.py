@@ -5,11 +5,11 @@ so each rule of the roster exists once, and each use case is one function: a
 view or an admin method calls exactly one. Each refuses an illegal request with
 a ValidationError that carries a readable message.
 
-A role that gives a person their first access queues the invitation email; it
-goes out when the transaction commits (contacts.emails), so a change that is
+A role that gives a person their first access queues the invitation email in
+the same transaction (contacts.emails; a worker sends it), so a change that is
 rolled back invites nobody. Each service returns what happened as a small frozen
 dataclass (RoleChange, Handover, ...), which says whether it queued an invitation
-and whether it created the person.
+(not when the limit of invitations held it back) and whether it created the person.
 """
 
 from collections.abc import Mapping, Sequence
@@ -36,6 +36,9 @@ ALREADY_PRIMARY = "{person} is already the Primary Contact."
 ROLE_ALREADY_FILLED = "{organization} already has a {role}: {person}. Replace them instead."
 ROLE_ALREADY_HELD = "{person} already holds the {role} role at {organization}."
 NOT_A_ROLE = "“{role}” is not a contact role."
+NOT_PENDING = (
+    "{person} has already set a password or holds no role here that lets them sign in; no invitation was sent."
+)
 STAFF_NOT_REPLACEABLE = "Staff has no single holder to replace; add or remove staff instead."
 PRIMARY_ROLE_FIXED = "The Primary Contact row keeps its role. To hand the role over, choose the new person in that row."
 ROSTER_CHANGED_MEANWHILE = "The roster changed meanwhile: a row you edited is gone. Check it and try again."
@@ -224,12 +227,16 @@ def _grants_first_access(person: User, role: str) -> bool:
 
 
 def _invite(contact_role: ContactRole, *, first_access: bool, by: User | None) -> bool:
-    """Queue the invitation when the role is its holder's first access; say whether it did."""
-    if first_access:
-        invitation_send(
-            person=contact_role.person, organization=contact_role.organization, by=by, role=contact_role.role
-        )
-    return first_access
+    """Queue the invitation when the role is its holder's first access; say whether it was queued.
+
+    Not queued when over the limit of invitations to the address (suppressed, in the email log).
+    """
+    if not first_access:
+        return False
+    log = invitation_send(
+        person=contact_role.person, organization=contact_role.organization, by=by, role=contact_role.role
+    )
+    return log.status == EmailLog.Status.QUEUED
 
 
 def role_assign(*, organization: Organization, person: User, role: str, by: User | None) -> RoleChange:
@@ -445,9 +452,10 @@ def invitation_url(person: User) -> str:
 
 
 def invitation_send(*, person: User, organization: Organization, by: User | None, role: str | None = None) -> EmailLog:
-    """Email the "system access granted — set your password" link, once the transaction commits.
+    """Queue the "system access granted — set your password" link, with a fresh token, in the caller's transaction.
 
     role: the role that gave the access, named in the email with what it asks of them.
+    Returns the log: queued, or suppressed when over EMAIL_LIMITS for invitations.
     """
     context = {"invitation_url": invitation_url(person), "by": by}
     if role in Role.values:
@@ -460,3 +468,21 @@ def invitation_send(*, person: User, organization: Organization, by: User | None
         context=context,
         organization=organization,
     )
+
+
+def invitation_resend(*, organization: Organization, person: User, by: User) -> EmailLog:
+    """Queue a new invitation, with a fresh link, to a contact of the organization who has not set a password.
+
+    It counts toward the limit of invitations to the address: over it, the log
+    says suppressed and nothing is sent. Refused (ValidationError) for a person
+    who has set a password or holds no role here that lets them sign in.
+    """
+    role = (
+        ContactRole.objects.filter(organization=organization, person=person, role__in=ACCESS_ROLES)
+        .order_by("role")
+        .values_list("role", flat=True)
+        .first()
+    )
+    if person.has_usable_password() or not person.is_active or role is None:
+        raise ValidationError(NOT_PENDING.format(person=person))
+    return invitation_send(person=person, organization=organization, by=by, role=role)

@@ -17,6 +17,11 @@ urlpatterns = [
     path("organizations/<int:pk>/confirm/", views.ContactsConfirmView.as_view(), name="contacts_confirm"),
     path("organizations/<int:pk>/history/", views.HistoryView.as_view(), name="history"),
     path("organizations/<int:pk>/people/<int:person_pk>/edit/", views.PersonUpdateView.as_view(), name="person_edit"),
+    path(
+        "organizations/<int:pk>/people/<int:person_pk>/invite/",
+        views.InvitationResendView.as_view(),
+        name="invitation_resend",
+    ),
     path("find-a-provider/", public_views.DirectoryView.as_view(), name="directory"),
     path("find-a-provider/<int:pk>/", public_views.ProviderDetailView.as_view(), name="provider"),
 ]

@@ -6,18 +6,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.views.generic import FormView, TemplateView, UpdateView, View
 
 from contacts import services
-from contacts.caching import roster_fragment_key, roster_version_annotations
+from contacts.emails import invitations_latest
 from contacts.forms import (
     ContactAddForm,
     KeepAsStaffForm,
@@ -27,21 +23,26 @@ from contacts.forms import (
     service_errors_add,
 )
 from contacts.history import history_page
-from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, Organization, Role, roster_prefetch
+from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
 from pars.pagination import page_number
 
 User = get_user_model()
 
 CONTACTS_CONFIRMED = "Thank you: the contacts of {organization} are confirmed as current."
 ORGANIZATION_SAVED = "The details of {organization} are saved."
-INVITATION_ON_ITS_WAY = "An invitation to set a password is on its way to {email}."
+INVITATION_ON_ITS_WAY = "An invitation to set a password is queued for {email} and will be sent within a minute."
 CONTACT_INVITED = INVITATION_ON_ITS_WAY + " {person} is now {role}."
 CONTACT_KNOWN = "{email} already had an account; the role was added. {person} is now {role}."
-ALSO_INVITED = "An invitation to set a password is on its way to them."
+INVITATION_QUEUED_AGAIN = "A new invitation to {email} is queued and will be sent within a minute."
+INVITATION_SUPPRESSED = "The invitation to {email} was not queued. {reason}"
+ALSO_INVITED = "An invitation to set a password is queued for them and will be sent within a minute."
 ROLE_ASSIGNED = "{person} is now {role}."
 ROLE_REMOVED = "{person} no longer holds the {role} role."
 SELF_LOST_ACCESS = "You are no longer a contact of {organization} and cannot see it any more."
-PRIMARY_TRANSFERRED = "{new} is now the Primary Contact. A notice of the change is on its way to {new} and {previous}."
+PRIMARY_TRANSFERRED = (
+    "{new} is now the Primary Contact. A notice of the change to {new} and {previous} is queued"
+    " and will be sent within a minute."
+)
 PERSON_SAVED = "The details of {person} are saved."
 
 
@@ -88,7 +89,7 @@ class OrganizationAccessMixin(LoginRequiredMixin):
 
 
 def _with_health(queryset):
-    """The roster and who last confirmed it: what the dashboard shows."""
+    """The roster and who last confirmed it: what the dashboard and the Profile tab show."""
     return queryset.with_roster().select_related("contacts_confirmed_by")
 
 
@@ -200,32 +201,43 @@ def roster_rows(organization) -> list[dict]:
 
 
 class ProfileView(OrganizationAccessMixin, TemplateView):
-    """A person affiliated with the organization: its details and the roster of all seven roles.
-
-    The roster is drawn once per roster version and viewer and then reused
-    (contacts.caching): a cached roster costs neither its query nor its template;
-    its version comes with the organization's own query.
-    """
+    """A person affiliated with the organization: its details and the roster of all seven roles."""
 
     template_name = "contacts/profile.html"
-    roster_template_name = "contacts/includes/roster.html"
-    roster_cache_seconds = 24 * 3600
 
     def organization_queryset(self, queryset):
-        return queryset.select_related("contacts_confirmed_by").annotate(**roster_version_annotations())
-
-    def roster_html(self) -> str:
-        key = roster_fragment_key(self.organization, self.request.user)
-        html = cache.get(key)
-        if html is None:
-            prefetch_related_objects([self.organization], roster_prefetch())
-            context = {"organization": self.organization, "roster": roster_rows(self.organization)}
-            html = render_to_string(self.roster_template_name, {**context, "user": self.request.user})
-            cache.set(key, html, self.roster_cache_seconds)
-        return mark_safe(html)  # our own template's output, escaped when it was drawn
+        return _with_health(queryset)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(roster=self.roster_html(), active_tab="profile", **kwargs)
+        pending = {r.person_id for r in self.organization.roles.all() if not r.person.has_usable_password()}
+        return super().get_context_data(
+            roster=roster_rows(self.organization),
+            invitations=invitations_latest(pending) if pending else {},
+            active_tab="profile",
+            **kwargs,
+        )
+
+
+class InvitationResendView(OrganizationAccessMixin, View):
+    """A person affiliated with the organization: send a contact who has not set a password a new invitation (POST)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        person = get_object_or_404(
+            User.objects.filter(contact_roles__organization=self.organization).distinct(), pk=kwargs["person_pk"]
+        )
+        try:
+            log = services.invitation_resend(organization=self.organization, person=person, by=request.user)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return redirect(self.profile_url())
+        if log.status == EmailLog.Status.SUPPRESSED:
+            messages.warning(request, INVITATION_SUPPRESSED.format(email=person.email, reason=log.error))
+        else:
+            messages.success(request, INVITATION_QUEUED_AGAIN.format(email=person.email))
+        return redirect(self.profile_url())
 
 
 class OrganizationUpdateView(OrganizationAccessMixin, ServiceFormMixin, UpdateView):
@@ -302,7 +314,7 @@ class ContactAddView(OrganizationAccessMixin, ServiceFormMixin, FormView):
             "person": result.person,
             "role": result.contact_role.get_role_display(),
         }
-        # The service says whether it queued the invitation; it goes out when the request commits.
+        # The service says whether it queued the invitation (not when the limit held it back); a worker sends it.
         if result.person_created and result.invited:
             messages.success(self.request, CONTACT_INVITED.format(**values))
         elif result.person_created:  # a Billing or CEO contact does not sign in, so is not invited

@@ -1,13 +1,13 @@
 import re
 
 import pytest
-from django.core import mail
 from django.urls import reverse
 
 from accounts.views import INVITATION_ACCEPTED
 from contacts import services
 from contacts.models import Role
 from contacts.tests.factories import OrganizationFactory
+from pars.testing import run_email_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,7 +27,7 @@ def invitation_url(page):
         first_name="Maria",
         last_name="Lopez",
     )
-    [message] = mail.outbox
+    [message] = run_email_worker()
     assert message.to == ["maria.lopez@example.org"]
     return re.search(r"https?://\S+/accounts/invitation/\S+/", message.body).group(0)
 

@@ -58,9 +58,9 @@ class StaffModelAdmin(SimpleHistoryAdmin):
 
     A list and its actions run outside the request's transaction, as in a Django
     project without ATOMIC_REQUESTS: an action that emails (the invitation, the
-    update reminder) sends at once, logs each email as it goes, and tells staff
-    what really happened. Each write opens its own transaction (the services,
-    Django's own list edits and deletions).
+    update reminder) queues them, the reminders a batch per transaction, and tells
+    staff what was queued (a worker sends them). Each write opens its own
+    transaction (the services, Django's own list edits and deletions).
     """
 
     @transaction.non_atomic_requests

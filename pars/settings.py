@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -99,9 +101,10 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "db").mkdir(exist_ok=True)
     # Writers queue for the lock instead of failing with "database is locked"; only writes open
-    # transactions, so readers never queue. WAL lets them read while a write is under way.
+    # transactions (pars.middleware.ReadsOutsideTransactionMiddleware), so readers never queue.
+    # WAL: the web server reads while the worker writes (make run shares one file between them).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL"}
+        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
     )
     # A file, not memory, so that threads in tests see one database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "db" / "test.sqlite3")}
@@ -204,7 +207,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 MESSAGE_TAGS = {40: "danger"}  # Bootstrap calls messages.ERROR "danger".
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-# A hung mail server must not hang a request or the reminder cron job.
+# Only the worker talks to the mail server; this bounds each of its socket operations.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="PARS contacts <no-reply@cmadocs.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -218,6 +221,22 @@ ACCREDITOR_LOGO = env("ACCREDITOR_LOGO", default="")
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")
 # Absolute links in emails sent outside a request (the reminder command).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Emails are delivered by workers (manage.py db_worker) from the database queue (contacts.emails).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Seconds to wait before each new attempt after a transient failure; the email fails for good after the last.
+EMAIL_RETRY_DELAYS = env.list("EMAIL_RETRY_DELAYS", cast=int, default=[60, 300, 1800, 7200, 43200])
+# A worker holds an email it is sending this long; after that another worker takes it over.
+EMAIL_LEASE_SECONDS = env.int("EMAIL_LEASE_SECONDS", default=300)
+# At most N emails of a kind to one address per window: "kind=N/seconds", comma-separated.
+EMAIL_LIMITS = {
+    kind: tuple(int(part) for part in limit.split("/"))
+    for kind, limit in env.dict(
+        "EMAIL_LIMITS", default={"invitation": "3/86400", "password_reset": "3/3600", "primary_handover": "10/86400"}
+    ).items()
+}
+# /healthz answers 503 when the oldest queued email is older than this (workers down or stuck).
+HEALTHZ_EMAIL_MAX_AGE_SECONDS = env.int("HEALTHZ_EMAIL_MAX_AGE_SECONDS", default=900)
 
 CONTACTS_CONFIRM_PERIOD_DAYS = env.int("CONTACTS_CONFIRM_PERIOD_DAYS", default=365)
 CONTACTS_REMINDER_INTERVAL_DAYS = env.int("CONTACTS_REMINDER_INTERVAL_DAYS", default=30)

@@ -5,7 +5,6 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.messages import get_messages
-from django.core import mail
 from django.urls import reverse
 
 from accounts.forms import PASSWORD_RULES
@@ -15,6 +14,7 @@ from contacts import services
 from contacts.models import Role
 from contacts.services import invitation_url
 from contacts.tests.factories import OrganizationFactory
+from pars.testing import run_email_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -39,14 +39,14 @@ def invitation(organization, django_capture_on_commit_callbacks):
             first_name="Maria",
             last_name="Lopez",
         )
-    [message] = mail.outbox
+    [message] = run_email_worker()
     url = re.search(r"https?://\S+/accounts/invitation/\S+/", message.body).group(0)
     return role.person, url.removeprefix(settings.SITE_URL)
 
 
 def test_invitation_email_says_how_long_the_link_works_and_how_to_get_another(invitation):
     _person, path = invitation
-    [message] = mail.outbox
+    [message] = run_email_worker()
     assert "expires in 7 days" in message.body
     assert "Forgot your password?" in message.body
     assert path in message.alternatives[0][0]

@@ -1,8 +1,8 @@
 """The two groups of CME staff, with their permissions.
 
 CME reviewers see everything in the admin and change nothing. CME editors
-also change organizations, their rosters and people, and add organizations
-and people (a new contact must exist before the roster inline can name them);
+also change organizations, their rosters and people, send a failed email
+again, and add organizations and people (a new contact must exist before the roster inline can name them);
 neither group may touch groups or permissions. The permissions are created
 here first: on a fresh database they would otherwise appear only after
 every migration has run.
@@ -21,6 +21,8 @@ EDITOR_ACTIONS = {
     ("contacts", "organization"): ["add", "change"],
     ("contacts", "contactrole"): ["add", "change", "delete"],
     ("accounts", "user"): ["add", "change"],
+    # Not editing a log row: queueing a failed email again (contacts.admin, added with migration 0008).
+    ("contacts", "emaillog"): ["change"],
 }
 
 

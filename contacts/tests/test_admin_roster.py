@@ -17,6 +17,7 @@ from contacts.models import EmailLog, Organization, Role
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED
 from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 from contacts.tests.test_admin_groups import EDITORS, REVIEWERS, SUPERUSER, cme_staff
+from pars.testing import run_email_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +177,7 @@ def test_adding_an_invited_person_in_a_role_with_access_emails_their_invitation(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(change_url(organization), data)
     assert organization.roles.get(role=Role.TECHNICAL).person == invited
-    assert [message.to for message in mailoutbox] == [[invited.email]]
+    assert [message.to for message in run_email_worker()] == [[invited.email]]
     assert EmailLog.objects.get().kind == EmailLog.Kind.INVITATION
 
 
@@ -200,7 +201,7 @@ def test_changing_the_primary_rows_person_hands_the_role_over_and_emails_both(
     assert Organization.objects.get(pk=organization.pk).primary_contact == successor
     handovers = EmailLog.objects.filter(kind=EmailLog.Kind.PRIMARY_HANDOVER)
     assert sorted(handovers.values_list("to_email", flat=True)) == sorted([previous.email, successor.email])
-    assert len(mailoutbox) == 2
+    assert len(run_email_worker()) == 2
 
 
 def test_deleting_a_row_removes_the_role(client, editor, organization):
@@ -250,7 +251,7 @@ def test_hand_over_refused_with_a_later_row_saves_nothing_and_emails_nobody(
     [message] = [str(m) for m in get_messages(response.wsgi_request)]
     assert message.startswith(ROSTER_NOT_SAVED.split("{error}")[0])
     assert Organization.objects.get(pk=organization.pk).primary_contact == previous
-    assert mailoutbox == []
+    assert run_email_worker() == []
     assert not EmailLog.objects.exists()
 
 

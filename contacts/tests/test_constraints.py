@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from contacts.models import ContactRole, EmailLog, Organization, Role
 from contacts.tests.factories import OrganizationFactory, UserFactory
@@ -220,6 +221,8 @@ def test_deleting_the_whole_organization_is_allowed():
 
 
 def email_log(**fields):
+    if fields.get("status") == EmailLog.Status.SENDING:
+        fields.setdefault("claimed_until", timezone.now())
     return EmailLog(to_email="jane@example.org", subject="Hello", **fields)
 
 

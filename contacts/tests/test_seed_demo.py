@@ -14,6 +14,7 @@ from contacts import services
 from contacts.history import history_page
 from contacts.management.commands.seed_demo import DEMO_PASSWORD, NEEDS_DEBUG, PEOPLE
 from contacts.models import ContactRole, EmailLog, Organization, Role
+from pars.testing import run_email_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -45,16 +46,16 @@ def test_first_run_sends_and_logs_the_invitations_of_invited_contacts(seed, mail
 
     seed()
     logged = sorted(EmailLog.objects.filter(kind=EmailLog.Kind.INVITATION).values_list("to_email", flat=True))
-    assert logged and sorted(message.to[0] for message in mailoutbox) == logged
+    assert logged and sorted(message.to[0] for message in run_email_worker()) == logged
 
 
 def test_second_run_changes_nothing_and_sends_nothing(seed, mailoutbox):
     seed()
-    mailoutbox.clear()
+    run_email_worker().clear()
     before = row_counts()
     output = seed()
     assert row_counts() == before
-    assert mailoutbox == []
+    assert run_email_worker() == []
     assert "nothing changed" in output
 
 
@@ -71,8 +72,13 @@ def test_both_runs_print_the_sign_in_details(seed):
         assert "Demo sign-in details" in output
         assert "/accounts/sign-in/" in output
         assert "admin@cma.example.org" in output
-        assert f"maria.alvarez@svms.example.org           {DEMO_PASSWORD}" in output
-        assert "Sacramento Valley Medical Society: Primary Contact" in output
+        assert f"Demo sign-in details: every password is {DEMO_PASSWORD}" in output
+        assert (
+            "  maria.alvarez@svms.example.org\n"
+            "      Central Valley Family Physicians Association: Staff\n"
+            "      Pacific Heights University School of Medicine, Office of CME: Staff\n"
+            "      Sacramento Valley Medical Society: Primary Contact\n"
+        ) in output
         assert "tom.nguyen@svms.example.org" in output and "has not set a password" in output
 
 
@@ -195,6 +201,18 @@ def test_rerun_keeps_a_role_holder_a_demo_user_replaced(seed):
     assert organization.roles.get(role=Role.BILLING).person == kevin
 
 
+def test_the_sign_in_table_fits_an_80_column_terminal_and_says_where_the_emails_go(seed, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = "db/emails"
+    output = seed()
+    assert max(len(line) for line in output.splitlines()) <= 80
+    ending = " ".join(output.split("Contacts who cannot sign in:")[1].split())
+    assert ending.endswith(
+        "Emails: the worker sends every email (the invitations above too) into db/emails/, a file per email; "
+        f"CME staff see each one in the admin's email log: {settings.SITE_URL}/admin/contacts/emaillog/"
+    )
+
+
 def test_demo_cme_staff_reach_the_admin_with_the_printed_two_factor_secret(seed, client):
     import re
 
@@ -205,7 +223,7 @@ def test_demo_cme_staff_reach_the_admin_with_the_printed_two_factor_secret(seed,
     output = seed()
     assert "oathtool --totp -b SECRET" in output
     assert all(len(line) <= 80 for line in output.splitlines() if "secret" in line or "oathtool" in line)
-    secrets = re.findall(r"^    two-factor secret: ([A-Z2-7]{32})$", output, flags=re.MULTILINE)
+    secrets = re.findall(r"^ +two-factor secret: ([A-Z2-7]{32})$", output, flags=re.MULTILINE)
     assert len(secrets) == 3
     assert re.findall(r"two-factor secret: (\w+)", seed()) == secrets  # a second run keeps them
 

@@ -21,6 +21,7 @@ ORGANIZATION_URLS = [
     ("contacts_confirm", 405),
     ("history", 200),
     ("person_edit", 200),
+    ("invitation_resend", 405),
 ]
 
 
@@ -47,6 +48,7 @@ def organization_url(name, organization, roster):
         "role_assign": [organization.pk, "billing"],
         "role_remove": [organization.pk, roster["technical"].pk],
         "person_edit": [organization.pk, roster["invited"].pk],
+        "invitation_resend": [organization.pk, roster["invited"].pk],
     }.get(name, [organization.pk])
     return reverse(f"contacts:{name}", args=args)
 

@@ -4,6 +4,7 @@ Every roster write goes through contacts.services, like any other caller. Runnin
 it again changes nothing and prints the sign-in details again.
 """
 
+import textwrap
 from collections import Counter
 from datetime import date, timedelta
 
@@ -25,6 +26,8 @@ from contacts.models import ACCESS_ROLES, AccreditationStatus, ContactRole, Orga
 User = get_user_model()
 
 DEMO_PASSWORD = "cme-demo-2026"
+# The sign-in table fits an 80-column terminal.
+WIDTH = 78
 # Demo organizations were created at least this long ago (and before their last confirmation).
 CREATED_AT_LEAST_DAYS_AGO = 365
 NEEDS_DEBUG = "seed_demo creates accounts whose password it prints; it runs only with DJANGO_DEBUG=1."
@@ -171,8 +174,8 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError(NEEDS_DEBUG)
         created = Counter()
-        # Invited demo contacts get real invitations through the configured backend
-        # (the console in development), so the log never claims an email that was not sent.
+        # Invited demo contacts get real invitations, queued like any other: the worker
+        # sends them through the configured backend (make run: files in db/emails/).
         with transaction.atomic():
             password_hash = make_password(DEMO_PASSWORD)  # hashed once: the hasher is slow on purpose
             staff = {email: self._staff_user(email, *rest, password_hash, created) for email, *rest in STAFF}
@@ -182,7 +185,7 @@ class Command(BaseCommand):
                 self._organization(spec, people, editor, created)
         if created:
             summary = ", ".join(f"{count} {what}" for what, count in created.items())
-            self.stdout.write(self.style.SUCCESS(f"Demo data created: {summary}."))
+            self.stdout.write(self.style.SUCCESS(textwrap.fill(f"Demo data created: {summary}.", WIDTH)))
         else:
             self.stdout.write("Demo data already present: nothing changed.")
         self._print_sign_in_details()
@@ -300,40 +303,53 @@ class Command(BaseCommand):
             if user is None:
                 continue
             if user.is_staff:
-                rows.append((user.email, DEMO_PASSWORD, [self._staff_access(user)]))
-                rows.append((None, None, [f"two-factor secret: {secrets[user.pk]}"]))
+                rows.append((user.email, [self._staff_access(user), f"two-factor secret: {secrets[user.pk]}"]))
             elif not user.has_usable_password():
-                cannot.append(f"  {user.email:<40} {self._why_not(user, roles.get(user.pk, []))}")
+                cannot.append((user.email, self._why_not(user, roles.get(user.pk, []))))
             else:
-                rows.append((user.email, DEMO_PASSWORD, self._organizations(roles.get(user.pk, []))))
+                rows.append((user.email, self._organizations(roles.get(user.pk, []))))
 
         out = self.stdout.write
         out("")
-        out(self.style.MIGRATE_HEADING("Demo sign-in details"))
-        out(f"Provider users sign in at {settings.SITE_URL}{reverse('accounts:login')}")
-        out(f"CME staff sign in to the admin at {settings.SITE_URL}{reverse('admin:index')}")
-        out(f"The public directory is at {settings.SITE_URL}{reverse('contacts:directory')}")
+        out(self.style.MIGRATE_HEADING(f"Demo sign-in details: every password is {DEMO_PASSWORD}"))
+        out(f"  Provider users sign in at {settings.SITE_URL}{reverse('accounts:login')}")
+        out(f"  CME staff sign in to the admin at {settings.SITE_URL}{reverse('admin:index')}")
+        out(f"  The public directory is at {settings.SITE_URL}{reverse('contacts:directory')}")
         out("")
-        out(f"  {'EMAIL':<40} {'PASSWORD':<15} WHAT THEY SEE")
-        self._print_rows(rows)
+        for email, lines in rows:
+            self._entry(email, lines)
         out("")
         out("CME staff then enter a 6-digit code: add their secret to any authenticator")
         out("app, or run: oathtool --totp -b SECRET (Debian package oathtool).")
         if cannot:
             out("")
             out("Contacts who cannot sign in:")
-            for line in cannot:
-                out(line)
+            for email, why in cannot:
+                self._entry(email, [why])
+        out("")
+        for line in textwrap.wrap(self._where_emails_go(), WIDTH, subsequent_indent="  "):
+            out(line)
         out("")
 
-    def _print_rows(self, rows):
-        for email, password, lines in rows:
-            if email is None:  # a staff member's two-factor secret, on its own line
-                self.stdout.write(f"    {lines[0]}")
-                continue
-            self.stdout.write(f"  {email:<40} {password:<15} {lines[0]}")
-            for line in lines[1:]:
-                self.stdout.write(f"  {'':<40} {'':<15} {line}")
+    def _entry(self, email, lines):
+        self.stdout.write(f"  {email}")
+        for line in lines:
+            for wrapped in textwrap.wrap(line, WIDTH, initial_indent="      ", subsequent_indent="        "):
+                self.stdout.write(wrapped)
+
+    @staticmethod
+    def _where_emails_go():
+        log = f"{settings.SITE_URL}{reverse('admin:contacts_emaillog_changelist')}"
+        backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2]
+        where = {
+            "filebased": f"into {settings.EMAIL_FILE_PATH}/, a file per email",
+            "console": "to its console output",
+            "smtp": f"to the mail server {settings.EMAIL_HOST}",
+        }.get(backend, f"through {settings.EMAIL_BACKEND}")
+        return (
+            f"Emails: the worker sends every email (the invitations above too) {where}; "
+            f"CME staff see each one in the admin's email log: {log}"
+        )
 
     @staticmethod
     def _staff_access(user):
@@ -363,4 +379,4 @@ class Command(BaseCommand):
         labels = ", ".join(sorted({r.get_role_display() for r in contact_roles}))
         if contact_roles and not any(r.role in ACCESS_ROLES for r in contact_roles):
             return f"{labels} only: receives mail, never signs in"
-        return f"invited ({labels}), has not set a password yet: the invitation is in the email log"
+        return f"invited ({labels}), has not set a password yet: see the invitation below"

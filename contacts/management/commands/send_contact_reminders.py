@@ -1,21 +1,21 @@
-"""Email "It's time to update your contact information" to organizations whose contacts are stale.
+"""Queue "It's time to update your contact information" to organizations whose contacts are stale.
 
 Run it from cron as often as you like: an organization gets no second reminder
-within CONTACTS_REMINDER_INTERVAL_DAYS, and a failed email is retried by the
-next run. Exits non-zero only on an unexpected error or an unreachable mail
-server, never because one address was refused.
+within CONTACTS_REMINDER_INTERVAL_DAYS, and one whose reminder failed for good
+is queued again by the next run. The workers send what it queues; it never
+talks to the mail server, so a mail server that is down does not stop it.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.models import Organization
-from contacts.reminders import MailServerUnreachable, reminders_send
+from contacts.reminders import reminders_send
 
 UNKNOWN_PROVIDER_IDS = "No organization has the provider ID {ids}."
 
 
 class Command(BaseCommand):
-    help = "Email the update reminder to the Primary Contact of every organization whose contacts are stale."
+    help = "Queue the update reminder to the Primary Contact of every organization whose contacts are stale."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -36,19 +36,13 @@ class Command(BaseCommand):
             unknown = sorted(set(provider_ids) - set(organizations.values_list("provider_id", flat=True)))
             if unknown:
                 raise CommandError(UNKNOWN_PROVIDER_IDS.format(ids=", ".join(unknown)))
-        try:
-            result = reminders_send(organizations=organizations, dry_run=dry_run)
-        except MailServerUnreachable as exc:
-            raise CommandError(str(exc)) from exc
+        result = reminders_send(organizations=organizations, dry_run=dry_run)
 
-        verbose = options["verbosity"] > 1
         for reminder in result.due:
             self.stdout.write(f"Would email {reminder}")
-        if verbose:
-            for reminder in result.sent:
-                self.stdout.write(f"Sent {reminder}")
+        if options["verbosity"] > 1:
+            for reminder in result.queued:
+                self.stdout.write(f"Queued {reminder}")
             for skip in result.skipped:
                 self.stdout.write(f"Skipped {skip}")
-        for reminder in result.failed:
-            self.stderr.write(f"Failed {reminder}")
         self.stdout.write(result.summary())
