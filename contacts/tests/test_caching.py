@@ -8,10 +8,9 @@ changed through each service; the next request shows the change. The Profile tab
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import PASSWORD, InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.models import Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import PASSWORD, InvitedUserFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
