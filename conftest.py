@@ -12,6 +12,7 @@ import os
 import shutil
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -136,3 +137,11 @@ def assert_accessible():
         assert not violations, f"axe found {len(violations)} violation(s) on {page.url}:\n" + results.generate_report()
 
     return check
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: a page cached by one test is never another's."""
+    cache.clear()
+    yield
+    cache.clear()

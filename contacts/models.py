@@ -67,6 +67,14 @@ def stale_before():
     return timezone.now() - timedelta(days=settings.CONTACTS_CONFIRM_PERIOD_DAYS)
 
 
+def roster_prefetch() -> models.Prefetch:
+    """An organization's roles and their holders, by the holder's name, in one query."""
+    return models.Prefetch(
+        "roles",
+        queryset=ContactRole.objects.select_related("person").order_by("person__last_name", "person__first_name", "pk"),
+    )
+
+
 class OrganizationQuerySet(models.QuerySet):
     def for_user(self, user):
         """The organizations this person may see on the site.
@@ -81,14 +89,7 @@ class OrganizationQuerySet(models.QuerySet):
 
     def with_roster(self):
         """Prefetch each organization's roles and their holders in one query."""
-        return self.prefetch_related(
-            models.Prefetch(
-                "roles",
-                queryset=ContactRole.objects.select_related("person").order_by(
-                    "person__last_name", "person__first_name", "pk"
-                ),
-            )
-        )
+        return self.prefetch_related(roster_prefetch())
 
     def stale(self):
         return self.filter(Q(contacts_confirmed_at__isnull=True) | Q(contacts_confirmed_at__lt=stale_before()))

@@ -66,6 +66,12 @@ class OrganizationAccessMixin(LoginRequiredMixin):
 
     A view narrows or widens what is loaded with organization_queryset(); the
     scope of for_user always applies.
+
+    A removed person loses access at once, at no extra query per request: the
+    scoping query above answers "do they hold a role here now" for this page, and
+    the sign-in check (may they sign in at all) is folded into the query that
+    loads the signed-in person (accounts.backends.EmailBackend.get_user), so
+    someone removed from their last role is signed out on their next request.
     """
 
     def organization_queryset(self, queryset):

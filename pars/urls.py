@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from pars import views
+from pars import bench, views
 
 admin.site.site_header = "PARS contacts — CME staff"
 admin.site.site_title = "PARS contacts admin"
@@ -13,6 +14,12 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("contacts.urls")),
 ]
+
+if settings.PARS_BENCH_VIEWS:
+    urlpatterns += [
+        path("bench/bare", bench.bare, name="bench_bare"),
+        path("bench/floor", bench.FloorView.as_view(), name="bench_floor"),
+    ]
 
 handler404 = "pars.views.page_not_found"
 handler500 = "pars.views.server_error"
