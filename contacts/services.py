@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from contacts.emails import absolute_url, email_send
+from contacts.emails import absolute_url, email_send, recipients_lock
 from contacts.models import (
     ACCESS_ROLES,
     ROLE_PURPOSES,
@@ -404,6 +404,7 @@ def primary_contact_transfer(
         current.assigned_at = timezone.now()
         current._history_user = by
         current.save()
+        recipients_lock([previous, new])
         invited = _invite(current, first_access=first_access, by=by)
         _handover_notify(organization=organization, previous=previous, new=new, by=by)
         if keep_previous_as_staff:
