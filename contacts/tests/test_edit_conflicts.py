@@ -13,10 +13,9 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils.html import escape
 
-from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.models import Organization, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 from contacts.tests.test_admin_groups import EDITORS, cme_staff
 from contacts.tests.test_admin_roster import change_form_data, change_url
 from pars.concurrency import EDIT_CONFLICT, KEEP_THEIRS, RESOLUTION_FIELD

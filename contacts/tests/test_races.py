@@ -11,10 +11,9 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.models import ContactRole, EmailLog, Organization, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 from contacts.tests.test_concurrency import run_at_once
 from contacts.views import CONTACT_INVITED, CONTACT_KNOWN, PRIMARY_TRANSFERRED, ROLE_REMOVED
 from pars.concurrency import EDIT_CONFLICT
