@@ -14,7 +14,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import services as account_services
 from contacts import services
 from contacts.models import ACCESS_ROLES, ContactRole, EmailLog
+from pars import addresses
+from pars.addresses import EmailAddressField
 from pars.admin import IdsChoiceField, StaffModelAdmin
+from pars.concurrency import ConcurrentEditFormMixin, changes_save
 
 User = get_user_model()
 
@@ -41,18 +44,16 @@ class UserCreationForm(auth_forms.AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "first_name", "last_name", "credentials", "job_title", "phone")
-
-    def clean_email(self):
-        return User.objects.normalize_email(self.cleaned_data["email"].strip())
+        field_classes = {"email": EmailAddressField}
 
 
-class UserChangeForm(auth_forms.UserChangeForm):
+class UserChangeForm(ConcurrentEditFormMixin, auth_forms.UserChangeForm):
+    """Only the fields the editor changed are saved, and a real conflict is shown (pars.concurrency)."""
+
     class Meta:
         model = User
         fields = "__all__"
-
-    def clean_email(self):
-        return User.objects.normalize_email(self.cleaned_data["email"].strip())
+        field_classes = {"email": EmailAddressField}
 
 
 class BouncingFilter(admin.SimpleListFilter):
@@ -136,6 +137,7 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
 
     form = UserChangeForm
     add_form = UserCreationForm
+    change_form_template = "admin/concurrent_change_form.html"
     fieldsets = (
         (None, {"fields": ("email", "email_bouncing_since", "password")}),
         ("Contact details", {"fields": ("first_name", "last_name", "credentials", "job_title", "phone")}),
@@ -172,6 +174,18 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     def bouncing(self, person):
         since = person.email_bouncing_since
         return f"Bouncing since {date_format(timezone.localtime(since), 'M j, Y')}" if since else ""
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        changes_save(
+            instance=obj, changes=form.changes(), baseline=form.baseline(), since=form.opened_at(), by=request.user
+        )
+        return None
+
+    def get_search_results(self, request, queryset, search_term):
+        # An address is searched by its canonical form, the one stored: "Jane@Example.ORG" finds jane@example.org.
+        return super().get_search_results(request, queryset, addresses.search_term(search_term))
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs.setdefault("form_class", IdsChoiceField)

@@ -95,6 +95,14 @@ def _lacks(role) -> Q:
     return ~Q(pk__in=ContactRole.objects.filter(role=role).values("organization"))
 
 
+def roster_prefetch() -> models.Prefetch:
+    """An organization's roles and their holders, by the holder's name, in one query."""
+    return models.Prefetch(
+        "roles",
+        queryset=ContactRole.objects.select_related("person").order_by("person__last_name", "person__first_name", "pk"),
+    )
+
+
 class OrganizationQuerySet(models.QuerySet):
     def for_user(self, user):
         """The organizations this person may see on the site.
@@ -109,14 +117,7 @@ class OrganizationQuerySet(models.QuerySet):
 
     def with_roster(self):
         """Prefetch each organization's roles and their holders in one query."""
-        return self.prefetch_related(
-            models.Prefetch(
-                "roles",
-                queryset=ContactRole.objects.select_related("person").order_by(
-                    "person__last_name", "person__first_name", "pk"
-                ),
-            )
-        )
+        return self.prefetch_related(roster_prefetch())
 
     def stale(self):
         return self.filter(Q(contacts_confirmed_at__isnull=True) | Q(contacts_confirmed_at__lt=stale_before()))
@@ -155,6 +156,17 @@ class OrganizationQuerySet(models.QuerySet):
 
     def in_directory(self):
         return self.filter(listed_in_directory=True, accreditation_status__in=ACCREDITED_STATUSES)
+
+
+def details_shared_elsewhere(*, person, editor) -> bool:
+    """True when `person` holds a role at an organization `editor` is not affiliated with.
+
+    A provider keeps the details of their own contacts who have not set a password;
+    a person who is also another organization's contact is that organization's too,
+    and only CME staff change their details.
+    """
+    mine = Organization.objects.for_user(editor).values("pk")
+    return ContactRole.objects.filter(person=person).exclude(organization__in=mine).exists()
 
 
 class Organization(models.Model):

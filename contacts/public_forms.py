@@ -1,8 +1,5 @@
 """The public directory's search form: a bookmarkable GET form."""
 
-from crispy_forms.bootstrap import StrictButton
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
 from contacts.models import ACCREDITED_STATUSES, search_normalize
@@ -18,7 +15,8 @@ class DirectorySearchForm(forms.Form):
     """Search by name or city, filter by status and accreditor.
 
     The accreditor choices come from the view (the accreditors of listed
-    providers), so the form itself runs no query.
+    providers), so the form itself runs no query. The page draws it by hand
+    (contacts/includes/directory_search_form.html), not through crispy-forms.
     """
 
     q = forms.CharField(
@@ -44,25 +42,10 @@ class DirectorySearchForm(forms.Form):
     def __init__(self, *args, accreditors=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["accreditor"].choices = [("", "Any accreditor"), *((a, a) for a in accreditors)]
-        self.helper = FormHelper()
-        self.helper.form_method = "get"
-        self.helper.disable_csrf = True
-        self.helper.attrs = {"role": "search", "aria-label": "Find a CME provider", "novalidate": ""}
         # A filter with a single accreditor to choose filters nothing: it is not shown.
-        filter_by_accreditor = len(accreditors) > 1
-        if not filter_by_accreditor:
+        self.filter_by_accreditor = len(accreditors) > 1
+        if not self.filter_by_accreditor:
             self.fields["accreditor"].widget = forms.HiddenInput()
-        self.helper.layout = Layout(
-            Row(
-                Column("q", css_class="col-md-5" if filter_by_accreditor else "col-md-7"),
-                Column("status", css_class="col-sm-6 col-md-3"),
-                Column("accreditor", css_class="col-sm-6 col-md-2") if filter_by_accreditor else "accreditor",
-                Column(
-                    StrictButton("Search", type="submit", css_class="btn-primary w-100"),
-                    css_class="col-md-2 d-flex align-items-end mb-3",
-                ),
-            )
-        )
 
     def search_words(self) -> list[str]:
         """The query, normalized like Organization.search_text, one entry per word."""

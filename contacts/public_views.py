@@ -6,12 +6,19 @@ credentials, phone and email. The prefetch loads no one else, so no other
 person can leak into a page.
 """
 
-from django.db import connection, transaction
+import functools
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import Prefetch
 from django.db.models.expressions import RawSQL
-from django.utils.decorators import method_decorator
+from django.http import HttpResponse
+from django.utils.functional import cached_property
 from django.views.generic import DetailView, ListView
 
+from contacts.caching import directory_page_key, directory_version_columns
 from contacts.models import ContactRole, Organization, Role
 from contacts.public_forms import DirectorySearchForm
 from pars.pagination import page_number
@@ -36,43 +43,98 @@ def directory_organizations():
 
 
 def directory_accreditors() -> list[str]:
-    """The distinct accreditors of the listed providers, for the filter, in one query.
+    """The distinct accreditors of the listed providers, for the filter, in one query."""
+    return directory_accreditors_and_version()[0]
+
+
+@functools.cache
+def _accreditors_and_version_sql() -> tuple[str, tuple]:
+    """The query of directory_accreditors_and_version, compiled once: it is the same on every visit."""
+    listed = Organization.objects.in_directory().order_by("accreditor").values_list("accreditor")
+    first, first_params = listed[:1].query.sql_with_params()
+    after, after_params = listed.filter(accreditor__gt=RawSQL("previous.name", ()))[:1].query.sql_with_params()
+    sql = (
+        f"WITH RECURSIVE previous(name) AS (SELECT ({first})"
+        f" UNION ALL SELECT ({after}) FROM previous WHERE previous.name IS NOT NULL)"
+        f" SELECT previous.name, {directory_version_columns()}"
+        " FROM (SELECT 1) one LEFT JOIN previous ON previous.name IS NOT NULL ORDER BY previous.name"
+    )
+    return sql, (*first_params, *after_params)
+
+
+def directory_accreditors_and_version() -> tuple[list[str], str]:
+    """The accreditors of the listed providers, and the directory's cache version, in one query.
 
     A plain DISTINCT reads every listed provider (tens of milliseconds at
     100,000). This recursive query asks instead for the first accreditor, then
     for the first one after it, and so on: one probe of the accreditor index
-    (migration 0004) per distinct value, a handful in all.
+    (migration 0004) per distinct value, a handful in all. The version
+    (contacts.caching) rides along, on every row, or alone when none is listed.
     """
-    listed = Organization.objects.in_directory().order_by("accreditor").values_list("accreditor")
-    first, first_params = listed[:1].query.sql_with_params()
-    after, after_params = listed.filter(accreditor__gt=RawSQL("previous.name", ()))[:1].query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH RECURSIVE previous(name) AS (SELECT ({first})"
-            f" UNION ALL SELECT ({after}) FROM previous WHERE previous.name IS NOT NULL)"
-            " SELECT name FROM previous WHERE name IS NOT NULL",
-            (*first_params, *after_params),
-        )
-        return [name for (name,) in cursor.fetchall()]
+        cursor.execute(*_accreditors_and_version_sql())
+        rows = cursor.fetchall()
+    version = ".".join(str(part) for part in rows[0][1:])
+    return [name for name, *_ in rows if name is not None], version
 
 
-# Read-only pages: no transaction (ATOMIC_REQUESTS) round trips around their reads.
-@method_decorator(transaction.non_atomic_requests, name="dispatch")
+# The directory counts and pages through at most this many providers: a search that finds more is refined.
+RESULTS_CAP = 1000
+MORE_THAN_CAP = "More than {cap:,} providers"
+REFINE_SEARCH = "Only the first {cap:,} are listed: add a word or a city, or choose a status or an accreditor, to narrow the search."
+
+
+class CappedPaginator(Paginator):
+    """Pages through the first `cap` results only, and counts no further than one past them.
+
+    A count of every match of a short term reads most of the table at 100,000
+    providers, and a page deep into the list reads every entry before it. Both
+    stop at the cap: a search past it shows "more than 1,000" and asks for a
+    narrower one.
+    """
+
+    cap = RESULTS_CAP
+
+    @cached_property
+    def count(self) -> int:
+        # Unordered, so the database may stop as soon as it has found one row past the cap.
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+    @cached_property
+    def num_pages(self) -> int:
+        return -(-min(self.count, self.cap) // self.per_page) or 1
+
+
 class DirectoryView(ListView):
     """Anyone, signed in or not: search the listed, accredited providers.
 
     A bookmarkable GET form. Input that does not fit (an unknown status, a
     page past the end, page=abc) shows a message or the nearest page, never
-    an error page.
+    an error page. An anonymous visitor's page is cached per query string
+    until any listed organization or person changes (contacts.caching).
     """
 
     template_name = "contacts/directory.html"
     context_object_name = "organizations"
     paginate_by = 20
+    paginator_class = CappedPaginator
 
     def get(self, request, *args, **kwargs):
-        self.form = DirectorySearchForm(request.GET, accreditors=directory_accreditors())
-        return super().get(request, *args, **kwargs)
+        accreditors, version = directory_accreditors_and_version()
+        key = directory_page_key(request, version)
+        if key is not None and (page := cache.get(key)) is not None:
+            return HttpResponse(page)
+        self.form = DirectorySearchForm(request.GET, accreditors=accreditors)
+        response = super().get(request, *args, **kwargs)
+        if key is not None:
+            response.add_post_render_callback(
+                lambda rendered: cache.set(key, rendered.content, settings.DIRECTORY_CACHE_SECONDS)
+            )
+        return response
 
     def get_queryset(self):
         if not self.form.is_valid():
@@ -88,7 +150,7 @@ class DirectoryView(ListView):
         return organizations.order_by("name", "pk")
 
     def paginate_queryset(self, queryset, page_size):
-        """Like ListView's, but page=abc gives the first page and page=9999 the last, not a 404."""
+        """Like ListView's, but page=abc gives the first page and page=9999 the last (within the cap), not a 404."""
         paginator = self.get_paginator(queryset, page_size)
         page = paginator.get_page(page_number(self.request, self.page_kwarg))
         return paginator, page, page.object_list, page.has_other_pages()
@@ -98,10 +160,12 @@ class DirectoryView(ListView):
         page = context["page_obj"]
         context["page_range"] = page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
         context["searched"] = self.form.is_bound and any(self.form.data.get(key) for key in self.form.fields)
+        if page.paginator.capped:
+            context["more_than_cap"] = MORE_THAN_CAP.format(cap=page.paginator.cap)
+            context["refine_search"] = REFINE_SEARCH.format(cap=page.paginator.cap)
         return context
 
 
-@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class ProviderDetailView(DetailView):
     """Anyone: one listed, accredited provider and its published contact.
 

@@ -24,3 +24,35 @@ class RefuseNulInQueryMiddleware:
             body = render_to_string("400.html", {"message": NUL_IN_QUERY}, request=request)
             return HttpResponseBadRequest(body)
         return self.get_response(request)
+
+
+# Methods that only read: RFC 9110's safe methods.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+class ReadsOutsideTransactionMiddleware:
+    """Run a read (GET, HEAD, OPTIONS) without a transaction; leave every write to ATOMIC_REQUESTS.
+
+    ATOMIC_REQUESTS wraps every view in a transaction. For a page that only reads
+    that is a BEGIN and a COMMIT for nothing on PostgreSQL, and on SQLite, whose
+    transactions begin IMMEDIATE so that writers queue instead of failing, a write
+    lock that queues every reader behind every other request. So a read's view is
+    called here, directly, as a process_view hook may, and its queries run in
+    autocommit. A write returns None and Django runs its view inside ATOMIC_REQUESTS'
+    transaction: rolled back entirely on any exception, with the non_atomic_requests
+    exemptions (the admin's list and actions) respected. A read that writes anything
+    goes through a service, which opens its own transaction.
+
+    Last in MIDDLEWARE, so every other process_view hook (the CSRF check) runs first.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method not in SAFE_METHODS:
+            return None
+        return view_func(request, *view_args, **view_kwargs)

@@ -62,9 +62,16 @@ MIDDLEWARE = [
     "accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    # After the others, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # Last: reads run without ATOMIC_REQUESTS' transaction, after every other process_view.
+    "pars.middleware.ReadsOutsideTransactionMiddleware",
 ]
+
+# `make loadtest` only: the reference pages (pars/bench.py) and a per-request SQL count header.
+PARS_BENCH_VIEWS = env.bool("PARS_BENCH_VIEWS", default=False)
+if PARS_BENCH_VIEWS:
+    MIDDLEWARE.insert(0, "pars.bench.SqlCountMiddleware")
 
 ROOT_URLCONF = "pars.urls"
 WSGI_APPLICATION = "pars.wsgi.application"
@@ -89,10 +96,12 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db' / 'pars.sqlite3'}"),
 }
+# Writes only: pars.middleware.ReadsOutsideTransactionMiddleware runs reads in autocommit.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "db").mkdir(exist_ok=True)
-    # Writers queue for the lock instead of failing with "database is locked".
+    # Writers queue for the lock instead of failing with "database is locked"; only writes open
+    # transactions (pars.middleware.ReadsOutsideTransactionMiddleware), so readers never queue.
     # WAL: the web server reads while the worker writes (make run shares one file between them).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
@@ -101,7 +110,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "db" / "test.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+
+# Local memory by default (each process its own); production shares one, e.g. redis://host:6379/0,
+# so that every web process serves and invalidates the same cached pages (contacts/caching.py).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# How long the public directory's pages for anonymous visitors are reused; 0 draws each afresh.
+DIRECTORY_CACHE_SECONDS = env.int("DIRECTORY_CACHE_SECONDS", default=60)
+SESSION_ENGINE = env("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -3,10 +3,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from pars import views
+from pars import bench, views
 
-admin.site.site_header = "PARS contacts — CME staff"
-admin.site.site_title = "PARS contacts admin"
+admin.site.site_header = f"PARS contacts — {settings.ACCREDITOR_SHORT_NAME} CME staff"
+admin.site.site_title = f"PARS contacts admin · {settings.ACCREDITOR_SHORT_NAME}"
 admin.site.index_title = "Organizations, contacts and their history"
 
 urlpatterns = [
@@ -27,6 +27,11 @@ if settings.ANYMAIL["WEBHOOK_SECRET"]:
             name="postmark_tracking_webhook",
         ),
     )
+if settings.PARS_BENCH_VIEWS:
+    urlpatterns += [
+        path("bench/bare", bench.bare, name="bench_bare"),
+        path("bench/floor", bench.FloorView.as_view(), name="bench_floor"),
+    ]
 
 handler404 = "pars.views.page_not_found"
 handler500 = "pars.views.server_error"

@@ -6,7 +6,7 @@ from django.urls import reverse
 from contacts import services
 from contacts.models import AccreditationStatus, Organization, Role
 from contacts.public_forms import QUERY_TOO_LONG, UNKNOWN_ACCREDITOR, UNKNOWN_STATUS
-from contacts.public_views import directory_accreditors
+from contacts.public_views import MORE_THAN_CAP, REFINE_SEARCH, CappedPaginator, directory_accreditors
 from contacts.tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -376,6 +376,27 @@ def test_accreditor_choices_probe_the_accreditor_index(searchable):
         assert directory_accreditors() == ["CMA"]
 
     assert "contacts_org_directory_accreditor" in _plan_sql(queries[0]["sql"])
+
+
+def test_a_search_past_the_cap_says_more_than_and_asks_to_refine_it(client, twenty_five_on_probation, monkeypatch):
+    monkeypatch.setattr(CappedPaginator, "cap", 20)
+
+    response = client.get(DIRECTORY, {"q": "probation provider", "page": "9999"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert MORE_THAN_CAP.format(cap=20) + " found, page 1 of 1" in " ".join(html.split())
+    assert REFINE_SEARCH.format(cap=20) in html
+    assert len(names_in(response)) == 20
+
+
+def test_a_search_within_the_cap_is_counted_exactly(client, twenty_five_on_probation, monkeypatch):
+    monkeypatch.setattr(CappedPaginator, "cap", 26)
+
+    html = " ".join(client.get(DIRECTORY, {"q": "probation provider"}).content.decode().split())
+
+    assert "26 providers found, page 1 of 2" in html
+    assert REFINE_SEARCH.format(cap=26) not in html
 
 
 def test_the_accreditor_filter_shows_only_when_there_is_a_choice(client):

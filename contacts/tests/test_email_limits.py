@@ -7,11 +7,10 @@ invitations to an outside address by adding and removing the same person.
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.emails import OVER_LIMIT
 from contacts.models import EmailLog, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 from pars.testing import run_email_worker
 
 pytestmark = pytest.mark.django_db

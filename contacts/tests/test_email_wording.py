@@ -3,10 +3,9 @@
 import pytest
 from django.conf import settings
 
-from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.models import ROLE_PURPOSES, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 from pars.testing import run_email_worker
 
 pytestmark = pytest.mark.django_db

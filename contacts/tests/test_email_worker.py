@@ -17,12 +17,11 @@ from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
-from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.emails import WORKER_STOPPED
 from contacts.forms import LISTED
 from contacts.models import EmailLog, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 from pars.mailservers import hung_mail_server, smtp_sink
 
 pytestmark = pytest.mark.django_db(transaction=True)

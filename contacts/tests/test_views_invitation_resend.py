@@ -5,11 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.emails import OVER_LIMIT
 from contacts.models import EmailLog, Role
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 from contacts.views import INVITATION_QUEUED_AGAIN, INVITATION_SUPPRESSED
 from pars.testing import run_email_worker
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_control_characters_refused'),
+        ('accounts', '0005_email_taken_message'),
     ]
 
     operations = [

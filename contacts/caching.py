@@ -1,0 +1,71 @@
+"""What the site caches, and why a cached page is never stale.
+
+The public directory as an anonymous visitor sees it is cached per query string,
+for DIRECTORY_CACHE_SECONDS, under the directory's version (Django's cache
+framework: local memory by default, the shared cache of CACHE_URL in production,
+so every web process sees one cache).
+
+(The Profile tab's roster is not cached: it shows each invitation's delivery
+status, which the email worker changes without a history row, and forms
+carrying the session's CSRF token.)
+
+A version is read from the database, not bumped by the writers: every save and
+delete of an organization, a role or a person writes a history row
+(django-simple-history), so the newest history ids are a version that every
+change moves, whoever makes it (each service, the admin's forms, the account
+pages, a password set from an invitation, a service another issue adds), with
+nothing to remember to call. It moves in the writer's transaction, so a reader
+sees the new version only together with the new rows: a page drawn from old
+rows is never stored under a new version, and no concurrent request can serve
+one. A write that makes no history row (QuerySet.update, bulk_create) is not
+seen: use simple-history's bulk helpers there.
+
+The directory's version is the newest history id of any organization, role or
+person: three index probes added to the query of accreditors the page makes
+first, so a cached page costs that one query and a fresh one no more queries
+than before.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
+
+from contacts.models import ContactRole, Organization
+
+HistoricalContactRole = ContactRole.history.model
+HistoricalOrganization = Organization.history.model
+
+
+def _newest(table: str) -> str:
+    """MAX(history_id) of a history table, as SQL for a scalar subquery: one probe of its primary key."""
+    return f'(SELECT MAX("history_id") FROM "{table}")'
+
+
+def _people_history() -> str:
+    return get_user_model().history.model._meta.db_table
+
+
+def directory_version_columns() -> str:
+    """SQL for three columns: the newest history id of every organization, role and person.
+
+    Any change to them moves one, so together they are the directory's version;
+    contacts.public_views reads them in the query it needs anyway (the accreditors).
+    """
+    tables = (HistoricalOrganization._meta.db_table, HistoricalContactRole._meta.db_table, _people_history())
+    return ", ".join(_newest(table) for table in tables)
+
+
+def directory_page_key(request, version: str) -> str | None:
+    """The cache key of the directory page for this request, or None when it must be drawn afresh.
+
+    Only an anonymous visitor's page is shared (a signed-in person's layout names
+    them), and not while a message waits to be shown on it.
+    """
+    if settings.DIRECTORY_CACHE_SECONDS <= 0 or request.user.is_authenticated:
+        return None
+    if len(get_messages(request)):
+        return None
+    query = hashlib.sha256(request.META.get("QUERY_STRING", "").encode()).hexdigest()
+    return f"directory:{version}:{query}"

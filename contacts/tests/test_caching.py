@@ -1,0 +1,168 @@
+"""A cached page is never stale: every service (and every other write) moves the version it is cached under.
+
+The directory page (anonymous visitors, per query string) is drawn once, then
+changed through each service; the next request shows the change. The Profile tab
+(not cached) is held to the same rule, so that a cache added there later is too.
+"""
+
+import pytest
+from django.urls import reverse
+
+from contacts import services
+from contacts.models import Role
+from contacts.tests.factories import PASSWORD, InvitedUserFactory, OrganizationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+DIRECTORY = reverse("contacts:directory")
+# A cached directory page costs one query: its version.
+DIRECTORY_CACHED_QUERIES = 1
+
+
+@pytest.fixture
+def organization():
+    organization = OrganizationFactory(name="Cached Heart Institute")
+    services.contact_add(
+        organization=organization, email="wendy@example.org", role=Role.WEBSITE, by=None,
+        first_name="Wendy", last_name="Webb", phone="(916) 555-0001",
+    )  # fmt: skip
+    return organization
+
+
+def _website(organization):
+    return organization.roles.get(role=Role.WEBSITE)
+
+
+# Each change: (what it does, text the pages show afterwards).
+CHANGES = {
+    "organization_update": (
+        lambda org: services.organization_update(organization=org, name="Renamed Heart Institute", by=None),
+        "Renamed Heart Institute",
+    ),
+    "person_update": (
+        lambda org: services.person_update(person=_website(org).person, phone="(916) 555-9999", by=None),
+        "(916) 555-9999",
+    ),
+    "contact_add": (
+        lambda org: services.contact_add(
+            organization=org,
+            email="newweb@example.org",
+            role=Role.TECHNICAL,
+            by=None,
+            first_name="Tess",
+            last_name="Tech",
+        ),
+        "Tess Tech",
+    ),
+    "role_assign": (
+        lambda org: services.role_assign(
+            organization=org, person=UserFactory(first_name="Ada", last_name="Assigned"), role=Role.STAFF, by=None
+        ),
+        "Ada Assigned",
+    ),
+    "role_replace": (
+        lambda org: services.role_replace(
+            organization=org, role=Role.WEBSITE, to=UserFactory(first_name="Rita", last_name="Replaced"), by=None
+        ),
+        "Rita Replaced",
+    ),
+    "role_remove": (
+        lambda org: services.role_remove(contact_role=_website(org), by=None),
+        "No website contact",
+    ),
+    "primary_contact_transfer": (
+        lambda org: services.primary_contact_transfer(
+            organization=org, to=UserFactory(first_name="Priya", last_name="Primary"), by=None
+        ),
+        "Priya Primary",
+    ),
+    "roster_apply": (
+        lambda org: services.roster_apply(
+            organization=org,
+            added=[services.RosterRow(person=UserFactory(first_name="Roz", last_name="Roster"), role=Role.STAFF)],
+            by=None,
+        ),
+        "Roz Roster",
+    ),
+}
+# The directory shows the organization and its published contact only: (change, shown after, gone after).
+DIRECTORY_CHANGES = [
+    ("organization_update", "Renamed Heart Institute", "Cached Heart Institute"),
+    ("person_update", "(916) 555-9999", "(916) 555-0001"),
+    ("role_replace", "Rita Replaced", "Wendy Webb"),
+    ("role_remove", "Cached Heart Institute", "Wendy Webb"),
+]
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_the_profile_roster_shows_every_change_at_once(client, organization, change):
+    make, shown = CHANGES[change]
+    viewer = organization.primary_contact
+    client.force_login(viewer)
+    url = reverse("contacts:profile", args=[organization.pk])
+    assert shown not in client.get(url).content.decode()
+
+    make(organization)
+
+    if change == "primary_contact_transfer":
+        services.role_assign(organization=organization, person=viewer, role=Role.STAFF, by=None)
+    assert shown in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(("change", "shown", "gone"), DIRECTORY_CHANGES)
+def test_the_cached_directory_shows_every_change_at_once(client, organization, change, shown, gone):
+    search = {"q": "heart"}
+    assert gone in client.get(DIRECTORY, search).content.decode()
+    assert client.get(DIRECTORY, search).context is None, "the second visit is served from the cache"
+
+    CHANGES[change][0](organization)
+
+    page = client.get(DIRECTORY, search).content.decode()
+    assert shown in page
+    assert gone not in page
+
+
+def test_a_new_provider_appears_in_the_cached_directory(client, organization):
+    client.get(DIRECTORY, {"q": "institute"})
+    OrganizationFactory(name="Brand New Institute")
+    assert "Brand New Institute" in client.get(DIRECTORY, {"q": "institute"}).content.decode()
+
+
+def test_a_contact_who_sets_their_password_loses_the_reminder_badge(client, organization):
+    invited = InvitedUserFactory(first_name="Ivy", last_name="Invited")
+    services.role_assign(organization=organization, person=invited, role=Role.STAFF, by=None)
+    client.force_login(organization.primary_contact)
+    url = reverse("contacts:profile", args=[organization.pk])
+    # Wendy, the website contact, has not set hers either.
+    assert client.get(url).content.decode().count("Has not set a password yet") == 2
+
+    invited.set_password(PASSWORD)  # as the invitation page does, through the account form
+    invited.save()
+
+    assert client.get(url).content.decode().count("Has not set a password yet") == 1
+
+
+def test_each_viewer_sees_themselves_marked_on_the_cached_roster(client, organization):
+    staff = UserFactory(first_name="Sam", last_name="Staff")
+    services.role_assign(organization=organization, person=staff, role=Role.STAFF, by=None)
+    url = reverse("contacts:profile", args=[organization.pk])
+    client.force_login(organization.primary_contact)
+    client.get(url)
+    client.force_login(staff)
+    page = client.get(url).content.decode()
+    assert page.count(">You</span>") == 1
+    assert page.index("Sam Staff") < page.index(">You</span>")
+
+
+def test_a_cached_directory_page_costs_only_its_version(client, organization, django_assert_num_queries):
+    client.get(DIRECTORY, {"q": "heart"})
+    with django_assert_num_queries(DIRECTORY_CACHED_QUERIES):
+        assert "Cached Heart Institute" in client.get(DIRECTORY, {"q": "heart"}).content.decode()
+
+
+def test_a_signed_in_person_and_a_waiting_message_get_a_page_drawn_afresh(client, organization):
+    client.get(DIRECTORY)
+    client.force_login(organization.primary_contact)
+    page = client.get(DIRECTORY)
+    assert page.context is not None
+    assert "Sign out" in page.content.decode()
