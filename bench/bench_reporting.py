@@ -19,7 +19,6 @@ import time
 from datetime import datetime, timedelta
 
 ORGANIZATIONS = int(os.environ.get("BENCH_REPORTING_ORGANIZATIONS", "10000"))
-REPEATS = 7
 
 
 def _load(count):
@@ -77,7 +76,6 @@ def run():
     from django.contrib.auth.models import Group
     from django.db import connection
     from django.test.utils import (
-        CaptureQueriesContext,
         override_settings,
         setup_test_environment,
         teardown_test_environment,
@@ -86,7 +84,8 @@ def run():
 
     from accounts.tests.client import Client
     from accounts.tests.factories import StaffUserFactory
-    from bench.bench_admin import TRANSACTION_CONTROL
+    from bench.bench_admin import REPEATS
+    from bench.bench_admin import _measure as measure
 
     setup_test_environment()
     workdir = tempfile.TemporaryDirectory(prefix="bench-reporting-")
@@ -113,15 +112,7 @@ def run():
             client = Client()
             client.force_login(reviewer)
             url = reverse("admin:contacts_organization_reporting_year")
-            client.get(url)  # warm up
-            timings, counts = [], []
-            for _ in range(REPEATS):
-                with CaptureQueriesContext(connection) as queries:
-                    started = time.perf_counter()
-                    response = client.get(url)
-                    timings.append(time.perf_counter() - started)
-                assert response.status_code == 200, response.status_code
-                counts.append(len([q for q in queries.captured_queries if not TRANSACTION_CONTROL.match(q["sql"])]))
+            response, counts, timings = measure(client, url)  # bench_admin's: warm-up, then REPEATS requests
             report = response.context["report"]
             print(f"database: {connection.vendor}; signed in as a CME reviewer")
             print(
