@@ -7,9 +7,12 @@ someone did to their details before they joined, between two spells or after the
 left belongs to no one reading this page.
 """
 
+from bisect import bisect_right
+from operator import itemgetter
+
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When, Window
-from django.db.models.functions import Coalesce, Lag
+from django.db.models.functions import Lag
 
 from contacts.models import ContactRole, Organization, Role
 
@@ -85,25 +88,34 @@ def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], st
     Not their name today: a former contact's later renaming is none of this
     organization's business. Their earliest record stands in for a moment before
     their history began.
+
+    One small query whatever the number of moments: the records of the few people
+    the page names up to its newest moment (and each one's earliest, for a person
+    whose history began later), then one pass per person in Python.
     """
     if not moments:
         return {}
-    chosen = []
-    for person_id, moment in moments:
-        records = HistoricalUser.objects.filter(id=person_id).values("history_id")
-        then = records.filter(history_date__lte=moment).order_by("-history_date", "-history_id")[:1]
-        chosen.append(Coalesce(Subquery(then), Subquery(records.order_by("history_date", "history_id")[:1])))
-    found = sorted(
-        HistoricalUser.objects.filter(history_id__in=chosen).values_list(
-            "id", "history_date", "history_id", "first_name", "last_name", "email"
+    people = {person_id for person_id, _ in moments}
+    earliest = HistoricalUser.objects.filter(id=OuterRef("id")).order_by("history_date", "history_id")
+    rows = (
+        HistoricalUser.objects.filter(id__in=people)
+        .filter(
+            Q(history_date__lte=max(moment for _, moment in moments))
+            | Q(history_id=Subquery(earliest.values("history_id")[:1]))
         )
+        .order_by("id", "history_date", "history_id")
+        .values_list("id", "history_date", "first_name", "last_name", "email")
     )
+    records: dict[int, list[tuple]] = {}
+    for person_id, *record in rows:
+        records.setdefault(person_id, []).append(record)
     names = {}
     for person_id, moment in moments:
-        records = [record for record in found if record[0] == person_id]
-        until_then = [record for record in records if record[1] <= moment] or records[:1]
-        if until_then:
-            *_, first_name, last_name, email = until_then[-1]
+        history = records.get(person_id)
+        if history:
+            # The last record at or before the moment, else the earliest.
+            index = bisect_right(history, moment, key=itemgetter(0))
+            _, first_name, last_name, email = history[max(index - 1, 0)]
             names[person_id, moment] = f"{first_name} {last_name}".strip() or email
     return names
 
