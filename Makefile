@@ -12,7 +12,7 @@ DEMO := DJANGO_DEBUG=0 SECRET_KEY="$$(cat $(DEMO_SECRET))" ALLOWED_HOSTS=127.0.0
 	EMAIL_URL=filemail:///db/emails SITE_URL=http://127.0.0.1:$(PORT) \
 	GUNICORN_BIND=127.0.0.1:$(PORT) GUNICORN_WORKERS=2 PATH="$(CURDIR)/$(BIN):$$PATH"
 
-.PHONY: run test test-fast lint bench loadtest setup clean
+.PHONY: run test test-fast lint bench soak loadtest setup clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Races through gunicorn on PostgreSQL for a bounded time (DATABASE_URL required; see README, Soak).
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 # HTTP against gunicorn with wrk (bench/loadtest.py says how); installs wrk from Debian when absent.
 loadtest: $(STAMP)

@@ -12,7 +12,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import services as account_services
 from contacts import services
 from contacts.models import ACCESS_ROLES, ContactRole, EmailLog
+from pars import addresses
+from pars.addresses import EmailAddressField
 from pars.admin import IdsChoiceField, StaffModelAdmin
+from pars.concurrency import ConcurrentEditFormMixin, changes_save
 
 User = get_user_model()
 
@@ -39,18 +42,16 @@ class UserCreationForm(auth_forms.AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "first_name", "last_name", "credentials", "job_title", "phone")
-
-    def clean_email(self):
-        return User.objects.normalize_email(self.cleaned_data["email"].strip())
+        field_classes = {"email": EmailAddressField}
 
 
-class UserChangeForm(auth_forms.UserChangeForm):
+class UserChangeForm(ConcurrentEditFormMixin, auth_forms.UserChangeForm):
+    """Only the fields the editor changed are saved, and a real conflict is shown (pars.concurrency)."""
+
     class Meta:
         model = User
         fields = "__all__"
-
-    def clean_email(self):
-        return User.objects.normalize_email(self.cleaned_data["email"].strip())
+        field_classes = {"email": EmailAddressField}
 
 
 class HasSetPasswordFilter(admin.SimpleListFilter):
@@ -121,6 +122,7 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
 
     form = UserChangeForm
     add_form = UserCreationForm
+    change_form_template = "admin/concurrent_change_form.html"
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Contact details", {"fields": ("first_name", "last_name", "credentials", "job_title", "phone")}),
@@ -152,6 +154,18 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     search_fields = ("email", "first_name", "last_name")
     ordering = ("last_name", "first_name", "email")
     actions = [send_invitation, two_factor_reset]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        changes_save(
+            instance=obj, changes=form.changes(), baseline=form.baseline(), since=form.opened_at(), by=request.user
+        )
+        return None
+
+    def get_search_results(self, request, queryset, search_term):
+        # An address is searched by its canonical form, the one stored: "Jane@Example.ORG" finds jane@example.org.
+        return super().get_search_results(request, queryset, addresses.search_term(search_term))
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs.setdefault("form_class", IdsChoiceField)

@@ -4,6 +4,7 @@ from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
 from contacts.models import ACCESS_ROLES, ContactRole
+from pars.addresses import email_lookup_key
 
 
 def _holds_an_access_role() -> RawSQL:
@@ -28,8 +29,8 @@ def _holds_an_access_role() -> RawSQL:
 class EmailBackend(ModelBackend):
     """Sign-in by email address, whatever its case, for people who may sign in.
 
-    The person is found through get_by_natural_key, which matches the email
-    case-insensitively; an unusable password never matches, so invited contacts
+    The person is found through get_by_natural_key, which matches the email's
+    canonical form (pars.addresses); an unusable password never matches, so invited contacts
     who have not set a password cannot sign in. Beyond an active account, a
     person needs a role that grants access somewhere (every role but Billing
     and CEO), or to be CME staff: a former contact cannot sign in at all.
@@ -60,7 +61,8 @@ THROTTLE_USERNAME_MAX_LENGTH = 255
 
 
 def throttle_username(request, credentials=None) -> str:
-    """The address django-axes counts failed sign-ins against: trimmed, lower case, at most 255 characters."""
+    """The address django-axes counts failed sign-ins against: the one sign-in looks the account up by
+    (its canonical form, so every spelling of one mailbox shares one allowance), at most 255 characters."""
     source = credentials or getattr(request, "POST", {})
     username = source.get("username")
-    return (username or "").strip().lower()[:THROTTLE_USERNAME_MAX_LENGTH]
+    return email_lookup_key(username or "")[:THROTTLE_USERNAME_MAX_LENGTH]

@@ -8,6 +8,8 @@ from django.urls import reverse
 from accounts.backends import EmailBackend
 from contacts.emails import absolute_url, email_send
 from contacts.models import EmailLog
+from pars.addresses import EmailAddressField, email_lookup_key
+from pars.concurrency import ConcurrentEditFormMixin
 from pars.forms import ClearMessagesMixin, PhoneField
 
 User = get_user_model()
@@ -46,7 +48,7 @@ class PlainSetPasswordForm(PlainPasswordRulesMixin, SetPasswordForm):
 class SignInForm(AuthenticationForm):
     """Email and password. One message for every refusal, so it never tells which rule applied.
 
-    django-axes counts failures per address in lower case (accounts.backends.throttle_username).
+    django-axes counts failures per canonical address (accounts.backends.throttle_username).
     """
 
     error_messages = {**AuthenticationForm.error_messages, "invalid_login": INVALID_LOGIN}
@@ -95,7 +97,7 @@ class LoggedPasswordResetForm(PasswordResetForm):
 
     def get_users(self, email):
         backend = EmailBackend()
-        people = User.objects.filter(email__iexact=email, is_active=True)
+        people = User.objects.filter(email=email_lookup_key(email), is_active=True)
         return (person for person in people if backend.user_can_authenticate(person))
 
     def save(self, **kwargs):
@@ -122,7 +124,7 @@ class LoggedPasswordResetForm(PasswordResetForm):
         )
 
 
-class ProfileForm(ClearMessagesMixin, forms.ModelForm):
+class ProfileForm(ConcurrentEditFormMixin, ClearMessagesMixin, forms.ModelForm):
     """A person's own details; a new email address needs the current password."""
 
     required_messages = {
@@ -143,6 +145,7 @@ class ProfileForm(ClearMessagesMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "credentials", "job_title", "phone", "email"]
+        field_classes = {"email": EmailAddressField}
         widgets = {
             "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
             "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
@@ -158,14 +161,14 @@ class ProfileForm(ClearMessagesMixin, forms.ModelForm):
         self.fields["last_name"].required = True
 
     def clean_email(self):
-        email = User.objects.normalize_email(self.cleaned_data["email"].strip())
-        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+        email = self.cleaned_data["email"]
+        if User.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(EMAIL_TAKEN)
         return email
 
     def email_changed(self) -> bool:
         email = self.cleaned_data.get("email")
-        return bool(email) and email.lower() != (self.initial.get("email") or "").lower()
+        return bool(email) and email != self.initial.get("email")
 
     def clean(self):
         cleaned = super().clean()

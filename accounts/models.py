@@ -1,19 +1,29 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from simple_history.models import HistoricalRecords
 
+from pars.addresses import email_canonical, email_lookup_key
 from pars.validators import refuse_control_characters
+
+EMAIL_TAKEN = "A person with this email address already exists."
 
 
 class UserManager(BaseUserManager):
+    """People by their canonical email address (pars.addresses), compared with plain equality."""
+
     use_in_migrations = True
 
+    @classmethod
+    def normalize_email(cls, email):
+        return email_lookup_key(email or "")
+
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=email)
+        return self.get(email=email_lookup_key(email or ""))
 
     def _create_user(self, email, password, **extra):
         if not email:
@@ -41,11 +51,12 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person: a contact at one or more organizations, or CME staff.
 
-    Identified by email, unique whatever its case. A contact who has not set a
-    password (an unusable one) cannot sign in yet.
+    Identified by email, stored in its canonical form (pars.addresses), so unique
+    whatever its case or spelling. A contact who has not set a password (an
+    unusable one) cannot sign in yet.
     """
 
-    email = models.EmailField("email address", max_length=254, unique=True)
+    email = models.EmailField("email address", max_length=254, unique=True, error_messages={"unique": EMAIL_TAKEN})
     first_name = models.CharField(max_length=150, blank=True, validators=[refuse_control_characters])
     last_name = models.CharField(max_length=150, blank=True, validators=[refuse_control_characters])
     credentials = models.CharField(
@@ -74,7 +85,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(
                 Lower("email"),
                 name="accounts_user_email_ci_unique",
-                violation_error_message="A person with this email address already exists.",
+                violation_error_message=EMAIL_TAKEN,
             ),
         ]
 
@@ -83,7 +94,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self):
         super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email)
+        try:
+            self.email = email_canonical(self.email)
+        except ValidationError as error:
+            raise ValidationError({"email": error.messages}) from None
+
+    def save(self, *args, **kwargs):
+        # Whoever writes the address (a form, a factory, a command) writes its canonical form.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "email" in update_fields:
+            self.email = email_lookup_key(self.email)
+        super().save(*args, **kwargs)
 
     def get_session_auth_hash(self):
         """Django's check that a session still belongs to this person, also broken by a new session_version.

@@ -4,10 +4,11 @@ from axes.utils import reset as axes_reset
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.views.generic import UpdateView
 
-from accounts.backends import EmailBackend
+from accounts.backends import EmailBackend, throttle_username
 from accounts.forms import (
     CurrentPasswordChangeForm,
     LoggedPasswordResetForm,
@@ -17,6 +18,7 @@ from accounts.forms import (
 )
 from accounts.middleware import TWO_FACTOR_ENROLLED
 from contacts.models import ACCESS_ROLES
+from pars.concurrency import EditConflict, changes_save
 
 SIGNED_OUT = "You are signed out."
 PASSWORD_CHANGED = "Your password is changed."
@@ -81,8 +83,8 @@ class LinkForPeopleWhoMaySignInMixin:
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        # SignInForm hands django-axes the address in lower case.
-        axes_reset(username=form.user.email.lower())
+        # The key django-axes counted this person's failures against.
+        axes_reset(username=throttle_username(self.request, {"username": form.user.email}))
         return response
 
 
@@ -140,6 +142,16 @@ class ProfileUpdateView(LoginRequiredMixin, UpdateView):
         return super().get_context_data(two_factor_on=bool(self.request.session.get(TWO_FACTOR_ENROLLED)), **kwargs)
 
     def form_valid(self, form):
-        response = super().form_valid(form)
+        try:
+            changes_save(
+                instance=self.object,
+                changes=form.changes(),
+                baseline=form.baseline(),
+                since=form.opened_at(),
+                by=self.request.user,
+            )
+        except EditConflict as conflict:
+            form.conflicts_show(conflict.conflicts)
+            return self.form_invalid(form)
         messages.success(self.request, PROFILE_SAVED)
-        return response
+        return redirect(self.success_url)

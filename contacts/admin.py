@@ -24,7 +24,9 @@ from contacts.emails import emails_resend
 from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, stale_before
 from contacts.reminder_action import send_update_reminder_action
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED, PRIMARY_ROLE_FIXED, RosterRow
+from pars import addresses
 from pars.admin import BadLookupSafeChangeList, StaffModelAdmin, is_database_id
+from pars.concurrency import ConcurrentEditFormMixin
 
 User = get_user_model()
 
@@ -162,6 +164,10 @@ class ContactRoleInline(admin.TabularInline):
         return contact_role.person.email if contact_role.pk else ""
 
 
+class OrganizationChangeForm(ConcurrentEditFormMixin, forms.ModelForm):
+    """An organization's fields: only those the editor changed are saved, and a real conflict is shown."""
+
+
 class OrganizationAddForm(forms.ModelForm):
     """An organization is created together with its Primary Contact."""
 
@@ -267,11 +273,17 @@ class OrganizationAdmin(StaffModelAdmin):
         ("Contacts confirmed", {"fields": ["contacts_confirmed_at", "contacts_confirmed_by"]}),
     ]
     readonly_fields = ["contacts_confirmed_at", "contacts_confirmed_by"]
+    form = OrganizationChangeForm
+    change_form_template = "admin/concurrent_change_form.html"
     inlines = [ContactRoleInline]
     actions = [export_newsletter_list, export_invoice_list, export_directory_list, send_update_reminder_action]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_roster()
+
+    def get_search_results(self, request, queryset, search_term):
+        # A contact's address is searched by its canonical form, the one stored.
+        return super().get_search_results(request, queryset, addresses.search_term(search_term))
 
     def get_actions(self, request):
         # An organization is never deleted in bulk: a superuser deletes one from its own page.
@@ -366,7 +378,10 @@ class OrganizationAdmin(StaffModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.organization_update(organization=obj, by=request.user)
+            # Only the fields this editor changed: a confirmation or another edit saved meanwhile stays.
+            services.organization_update(
+                organization=obj, by=request.user, baseline=form.baseline(), since=form.opened_at(), **form.changes()
+            )
 
     def save_related(self, request, form, formsets, change):
         # Adding, organization_create saved it all: the add form has no inlines, the model no many-to-many.

@@ -79,6 +79,19 @@ def email_prepare(*, kind: str, to, subject: str, template: str, context: dict, 
     )
 
 
+def recipients_lock(people) -> None:
+    """Lock the rows of everyone a change is about to email, all at once and in id order.
+
+    The per-address limits lock each recipient's row as its email is queued. A
+    change that emails several people (the hand-over: the new and the previous
+    primary) takes their locks first, in one order, so that two changes emailing
+    the same two people in opposite roles wait for each other instead of
+    deadlocking (seen on PostgreSQL in make soak).
+    """
+    ids = sorted({person.pk for person in people if person is not None and person.pk})
+    list(get_user_model().objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+
+
 def _over_limit(log: EmailLog) -> str:
     """The reason this email would exceed EMAIL_LIMITS for its kind and address, or ""."""
     limit = settings.EMAIL_LIMITS.get(log.kind)

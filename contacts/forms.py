@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from contacts.models import ROLE_PURPOSES, Organization, Role
+from pars.addresses import EmailAddressField
+from pars.concurrency import ConcurrentEditFormMixin
 from pars.forms import ClearMessagesMixin, PhoneField
 from pars.validators import refuse_control_characters
 
@@ -27,7 +29,7 @@ def service_errors_add(form, error) -> None:
         form.add_error(None, error)
 
 
-class OrganizationForm(ClearMessagesMixin, forms.ModelForm):
+class OrganizationForm(ConcurrentEditFormMixin, ClearMessagesMixin, forms.ModelForm):
     """The details a provider keeps current. Provider ID, accreditor, status and term are CME staff's."""
 
     required_messages = {"name": "the organization's name"}
@@ -86,7 +88,7 @@ class ContactAddForm(PersonDetailsForm):
         choices=[(role.value, role.label) for role in Role if role != Role.PRIMARY],
         widget=forms.RadioSelect,
     )
-    email = forms.EmailField(
+    email = EmailAddressField(
         label="Email address",
         help_text="If we already know this address, the person keeps their own details and just gains the role.",
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
@@ -127,7 +129,7 @@ class PersonChooseForm(PersonDetailsForm):
         widget=forms.RadioSelect,
     )
     person = forms.ChoiceField(required=False, label="Choose the person")
-    email = forms.EmailField(label="Email address", required=False)
+    email = EmailAddressField(label="Email address", required=False)
     field_order = ["who", "person", "email", "first_name", "last_name", "credentials", "job_title", "phone"]
 
     def __init__(self, *args, people=(), **kwargs):
@@ -169,7 +171,7 @@ class PersonChooseForm(PersonDetailsForm):
             if not self.has_error("email"):
                 self.add_error("email", self.fields["email"].error_messages["required"])
             return
-        known = User.objects.filter(email__iexact=email).first()
+        known = User.objects.filter(email=email).first()
         if known:
             cleaned["person"] = known
             return
@@ -188,7 +190,7 @@ class KeepAsStaffForm(forms.Form):
         self.fields["keep_as_staff"].label = f"Keep {previous} on as Staff, so that they keep access"
 
 
-class PersonForm(ClearMessagesMixin, forms.ModelForm):
+class PersonForm(ConcurrentEditFormMixin, ClearMessagesMixin, forms.ModelForm):
     """The details of a contact who has not set a password. Their email is not editable here."""
 
     phone = PhoneField(required=False, help_text="For example (916) 555-0142")

@@ -98,6 +98,17 @@ class OrganizationQuerySet(models.QuerySet):
         return self.filter(listed_in_directory=True, accreditation_status__in=ACCREDITED_STATUSES)
 
 
+def details_shared_elsewhere(*, person, editor) -> bool:
+    """True when `person` holds a role at an organization `editor` is not affiliated with.
+
+    A provider keeps the details of their own contacts who have not set a password;
+    a person who is also another organization's contact is that organization's too,
+    and only CME staff change their details.
+    """
+    mine = Organization.objects.for_user(editor).values("pk")
+    return ContactRole.objects.filter(person=person).exclude(organization__in=mine).exists()
+
+
 class Organization(models.Model):
     """An accredited (or applying) CME provider.
 

@@ -18,15 +18,24 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from contacts.emails import absolute_url, email_send
-from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
+from contacts.emails import absolute_url, email_send, recipients_lock
+from contacts.models import (
+    ACCESS_ROLES,
+    ROLE_PURPOSES,
+    ContactRole,
+    EmailLog,
+    Organization,
+    Role,
+    details_shared_elsewhere,
+)
+from pars.addresses import email_canonical
+from pars.concurrency import changes_save
 
 User = get_user_model()
 
@@ -42,6 +51,10 @@ NOT_PENDING = (
 STAFF_NOT_REPLACEABLE = "Staff has no single holder to replace; add or remove staff instead."
 PRIMARY_ROLE_FIXED = "The Primary Contact row keeps its role. To hand the role over, choose the new person in that row."
 ROSTER_CHANGED_MEANWHILE = "The roster changed meanwhile: a row you edited is gone. Check it and try again."
+PERSON_DETAILS_SHARED = (
+    "The details of {person} are shared with another organization, so only CME staff can change them."
+)
+ROLE_ALREADY_REMOVED = "{person} no longer held the {role} role: someone removed it meanwhile."
 
 
 def _lock(organization: Organization) -> Organization:
@@ -122,11 +135,17 @@ def organization_create(*, primary: User, by: User | None = None, **fields) -> O
     return OrganizationCreated(organization=organization, invited=change.invited)
 
 
-def organization_update(*, organization: Organization, by: User | None, **fields) -> Organization:
+def organization_update(
+    *, organization: Organization, by: User | None, baseline: Mapping | None = None, since=None, **fields
+) -> Organization:
+    """Write the given fields, and only those: a confirmation or a hand-over saved meanwhile stays.
+
+    baseline (field -> text, from the editor's form, opened at `since`): a field someone
+    else changed since raises pars.concurrency.EditConflict, and nothing is written.
+    """
     for name, value in fields.items():
         setattr(organization, name, value)
-    with transaction.atomic():
-        return _save(organization, by)
+    return changes_save(instance=organization, changes=fields, baseline=baseline or {}, by=by, since=since).instance
 
 
 def contacts_confirm(*, organization: Organization, by: User) -> Organization:
@@ -142,32 +161,50 @@ def contacts_confirm(*, organization: Organization, by: User) -> Organization:
 
 
 def person_get_or_create(*, email: str, by: User | None = None, **details) -> PersonResult:
-    """The person with this email (whatever its case), else a new one without a password.
+    """The person with this email (in its canonical form), else a new one without a password.
 
-    `by`, who is adding them, is recorded in the new person's history.
+    `by`, who is adding them, is recorded in the new person's history. Two
+    requests creating the same person at once both get them: the insert runs
+    in a savepoint, and the one that meets the unique constraint reads the row
+    the other made.
     """
-    email = (email or "").strip()
     try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError({"email": "Enter a valid email address."}) from None
-    person = User.objects.filter(email__iexact=email).first()
+        email = email_canonical(email)
+    except ValidationError as error:
+        raise ValidationError({"email": error.messages}) from None
+    person = User.objects.filter(email=email).first()
     if person:
         return PersonResult(person=person, created=False)
     details = {key: value for key, value in details.items() if value is not None}
-    person = User(email=User.objects.normalize_email(email), **details)
+    person = User(email=email, **details)
     person.set_unusable_password()
-    with transaction.atomic():
-        _save(person, by)
+    person._history_user = by
+    # Uniqueness is the database's to check, at the insert: a check before it could be overtaken.
+    person.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            person.save()
+    except IntegrityError:
+        existing = User.objects.filter(email=email).first()
+        if existing is None:
+            raise
+        return PersonResult(person=existing, created=False)
     return PersonResult(person=person, created=True)
 
 
-def person_update(*, person: User, by: User | None, **details) -> User:
-    """Change a contact's details (name, credentials, job title, phone), recording who did."""
+def person_update(*, person: User, by: User | None, baseline: Mapping | None = None, since=None, **details) -> User:
+    """Change a contact's details (name, credentials, job title, phone), recording who did.
+
+    Only the given fields are written; with a baseline, as for organization_update,
+    a field someone else changed since raises pars.concurrency.EditConflict. A
+    provider (`by`, not CME staff) may not change a person who is also the contact
+    of an organization they are not affiliated with (PERSON_DETAILS_SHARED).
+    """
+    if by is not None and not by.is_staff and details_shared_elsewhere(person=person, editor=by):
+        raise ValidationError(PERSON_DETAILS_SHARED.format(person=person))
     for name, value in details.items():
         setattr(person, name, value)
-    with transaction.atomic():
-        return _save(person, by)
+    return changes_save(instance=person, changes=details, baseline=baseline or {}, by=by, since=since).instance
 
 
 def _person(*, to: User | None, email: str | None, details: Mapping | None, by: User | None) -> PersonResult:
@@ -319,11 +356,19 @@ def _holder_remove(*, organization: Organization, role: str, replacing_with: Use
 
 
 def role_remove(*, contact_role: ContactRole, by: User | None) -> None:
-    """Take a role from its holder; their last role gone, their access ends at once."""
+    """Take a role from its holder; their last role gone, their access ends at once.
+
+    A role someone else removed meanwhile is refused with ROLE_ALREADY_REMOVED,
+    read under the organization's lock, so history records the removal once.
+    """
     if contact_role.role == Role.PRIMARY:
         raise ValidationError(PRIMARY_CANNOT_BE_REMOVED)
     with transaction.atomic():
         _lock(contact_role.organization)
+        if not ContactRole.objects.filter(pk=contact_role.pk).exists():
+            raise ValidationError(
+                ROLE_ALREADY_REMOVED.format(person=contact_role.person, role=contact_role.get_role_display())
+            )
         contact_role._history_user = by
         contact_role.delete()
 
@@ -359,6 +404,7 @@ def primary_contact_transfer(
         current.assigned_at = timezone.now()
         current._history_user = by
         current.save()
+        recipients_lock([previous, new])
         invited = _invite(current, first_access=first_access, by=by)
         _handover_notify(organization=organization, previous=previous, new=new, by=by)
         if keep_previous_as_staff:

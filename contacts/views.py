@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.generic import FormView, TemplateView, UpdateView, View
 
@@ -23,7 +23,16 @@ from contacts.forms import (
     service_errors_add,
 )
 from contacts.history import Cursor, history_page
-from contacts.models import ACCESS_ROLES, ROLE_PURPOSES, ContactRole, EmailLog, Organization, Role
+from contacts.models import (
+    ACCESS_ROLES,
+    ROLE_PURPOSES,
+    ContactRole,
+    EmailLog,
+    Organization,
+    Role,
+    details_shared_elsewhere,
+)
+from pars.concurrency import EditConflict
 from pars.pagination import page_number
 
 User = get_user_model()
@@ -119,6 +128,10 @@ class ServiceFormMixin:
     def form_valid(self, form):
         try:
             result = self.perform(form)
+        except EditConflict as conflict:
+            # Someone else saved one of the changed fields first: theirs beside yours, to choose.
+            form.conflicts_show(conflict.conflicts)
+            return self.form_invalid(form)
         except ValidationError as error:
             service_errors_add(form, error)
             return self.form_invalid(form)
@@ -251,7 +264,13 @@ class OrganizationUpdateView(OrganizationAccessMixin, ServiceFormMixin, UpdateVi
         return copy.copy(self.organization)
 
     def perform(self, form):
-        return services.organization_update(organization=self.object, by=self.request.user, **form.cleaned_data)
+        return services.organization_update(
+            organization=self.object,
+            by=self.request.user,
+            baseline=form.baseline(),
+            since=form.opened_at(),
+            **form.changes(),
+        )
 
     def succeeded(self, form, result):
         messages.success(self.request, ORGANIZATION_SAVED.format(organization=result))
@@ -429,7 +448,13 @@ class RoleRemoveView(OrganizationAccessMixin, TemplateView):
         )
 
     def post(self, request, *args, **kwargs):
-        contact_role = self.get_contact_role()
+        contact_role = (
+            ContactRole.objects.select_related("person")
+            .filter(pk=self.kwargs["role_pk"], organization=self.organization)
+            .first()
+        )
+        if contact_role is None:
+            return self.already_removed()
         person, role = contact_role.person, contact_role.get_role_display()
         try:
             services.role_remove(contact_role=contact_role, by=request.user)
@@ -441,6 +466,21 @@ class RoleRemoveView(OrganizationAccessMixin, TemplateView):
             messages.success(request, SELF_LOST_ACCESS.format(organization=self.organization))
             return redirect("contacts:dashboard")
         messages.success(request, ROLE_REMOVED.format(person=person, role=role))
+        return redirect(self.profile_url())
+
+    def already_removed(self):
+        """Someone removed this role first (history says so): tell the second person, not 404."""
+        removal = (
+            ContactRole.history.filter(
+                id=self.kwargs["role_pk"], organization_id=self.organization.pk, history_type="-"
+            )
+            .select_related("person")
+            .first()
+        )
+        if removal is None:
+            raise Http404("No such role.")
+        text = services.ROLE_ALREADY_REMOVED.format(person=removal.person, role=removal.get_role_display())
+        messages.error(self.request, text)
         return redirect(self.profile_url())
 
 
@@ -563,12 +603,35 @@ class PersonUpdateView(OrganizationAccessMixin, ServiceFormMixin, UpdateView):
     """A person affiliated with the organization: edit a contact of its roster who has not set a password.
 
     Anyone else (a person with a password, someone not on this roster) is 404:
-    people who can sign in keep their own details.
+    people who can sign in keep their own details. A contact who also holds a role
+    at an organization the editor is not affiliated with is shared: the page says
+    so and that CME staff can change their details, and shows no form.
     """
 
     form_class = PersonForm
     template_name = "contacts/person_form.html"
     context_object_name = "person"
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        if details_shared_elsewhere(person=self.object, editor=request.user):
+            return self.shared(status=200)
+        return self.render_to_response(self.get_context_data())
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        if details_shared_elsewhere(person=self.object, editor=request.user):
+            return self.shared(status=403)
+        form = self.get_form()
+        return self.form_valid(form) if form.is_valid() else self.form_invalid(form)
+
+    def shared(self, status):
+        context = {
+            "organization": self.organization,
+            "person": self.object,
+            "shared_message": services.PERSON_DETAILS_SHARED.format(person=self.object),
+        }
+        return render(self.request, "contacts/person_shared.html", context, status=status)
 
     def get_object(self, queryset=None):
         person = get_object_or_404(
@@ -579,7 +642,13 @@ class PersonUpdateView(OrganizationAccessMixin, ServiceFormMixin, UpdateView):
         return person
 
     def perform(self, form):
-        return services.person_update(person=self.object, by=self.request.user, **form.cleaned_data)
+        return services.person_update(
+            person=self.object,
+            by=self.request.user,
+            baseline=form.baseline(),
+            since=form.opened_at(),
+            **form.changes(),
+        )
 
     def succeeded(self, form, result):
         messages.success(self.request, PERSON_SAVED.format(person=result))

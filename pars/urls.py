@@ -4,8 +4,8 @@ from django.urls import include, path
 
 from pars import bench, views
 
-admin.site.site_header = "PARS contacts — CME staff"
-admin.site.site_title = "PARS contacts admin"
+admin.site.site_header = f"PARS contacts — {settings.ACCREDITOR_SHORT_NAME} CME staff"
+admin.site.site_title = f"PARS contacts admin · {settings.ACCREDITOR_SHORT_NAME}"
 admin.site.index_title = "Organizations, contacts and their history"
 
 urlpatterns = [

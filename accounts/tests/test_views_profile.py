@@ -122,7 +122,7 @@ def test_new_email_with_the_current_password_becomes_the_sign_in_address(signed_
     response = signed_in.post(PROFILE, details(contact, email="Jane@NewPlace.org", current_password=PASSWORD))
     assert response.status_code == 302
     contact.refresh_from_db()
-    assert contact.email == "Jane@newplace.org"
+    assert contact.email == "jane@newplace.org"
     client.post(reverse("accounts:logout"))
     signed_in_again = client.post(reverse("accounts:login"), {"username": "jane@newplace.org", "password": PASSWORD})
     assert signed_in_again.status_code == 302

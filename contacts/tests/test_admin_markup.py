@@ -40,8 +40,8 @@ def test_admin_pages_load_the_project_stylesheet_and_script_and_keep_the_site_he
     html = client.get(reverse("admin:index")).content.decode()
     assert '<link rel="stylesheet" href="/static/css/admin.css">' in html
     assert '<script src="/static/js/admin.js"></script>' in html
-    assert "PARS contacts — CME staff" in html
-    assert "<title>Organizations, contacts and their history | PARS contacts admin</title>" in html
+    assert "PARS contacts — CMA CME staff" in html
+    assert "<title>Organizations, contacts and their history | PARS contacts admin · CMA</title>" in html
 
 
 def test_admin_login_page_has_one_heading(client):

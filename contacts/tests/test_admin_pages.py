@@ -280,7 +280,7 @@ def test_cme_staff_cannot_open_groups_or_permissions(client, kind):
 def test_admin_is_titled_for_the_product(client):
     client.force_login(cme_staff(REVIEWERS))
     html = client.get(reverse("admin:index")).content.decode()
-    assert "PARS contacts — CME staff" in html
+    assert "PARS contacts — CMA CME staff" in html
     assert "Django administration" not in html
 
 

@@ -217,7 +217,7 @@ PAGE_QUERIES = {
     "contact_add": 6,
     "role_assign": 7,
     "primary_transfer": 7,
-    "person_edit": 7,
+    "person_edit": 8,  # one more than a plain form page: is the person another organization's contact too?
     "role_remove": 8,
 }
 

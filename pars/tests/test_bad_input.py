@@ -26,7 +26,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.tests.factories import PASSWORD, InvitedUserFactory, UserFactory
 from contacts import services
-from contacts.models import EmailLog, Role
+from contacts.models import ContactRole, EmailLog, Role
 from contacts.tests.factories import OrganizationFactory
 from contacts.tests.test_admin_groups import REVIEWERS, SUPERUSER, cme_staff
 
@@ -568,13 +568,27 @@ def test_history_page_that_is_not_a_number_shows_the_first_page(client, world):
 # The same change twice: a second tab, a double click, a page left open ------------------------
 
 
-def test_removing_the_same_role_twice_answers_404_the_second_time_and_changes_nothing_more(client, world):
+def test_removing_the_same_role_twice_says_so_the_second_time_and_changes_nothing_more(client, world):
     sign_in_as(client, world["jane"])
-    url = f"/organizations/{world['ours'].pk}/roles/remove/{world['technical'].pk}/"
+    technical = world["technical"]
+    url = f"/organizations/{world['ours'].pk}/roles/remove/{technical.pk}/"
     assert client.post(url).status_code == 302
     roles_left = world["ours"].roles.count()
-    assert client.post(url).status_code == 404
+    history_rows = ContactRole.history.filter(id=technical.pk).count()
+    second = client.post(url, follow=True)
+    assert second.redirect_chain[-1][0] == f"/organizations/{world['ours'].pk}/"
+    told = services.ROLE_ALREADY_REMOVED.format(person=technical.person, role=technical.get_role_display())
+    assert told in [str(message) for message in second.context["messages"]]
     assert world["ours"].roles.count() == roles_left
+    assert ContactRole.history.filter(id=technical.pk).count() == history_rows
+
+
+def test_removing_a_role_that_never_was_here_answers_404(client, world):
+    sign_in_as(client, world["jane"])
+    # Another organization's role, never removed from ours: no history here, so a plain 404.
+    theirs = world["theirs"].roles.first()
+    assert client.post(f"/organizations/{world['ours'].pk}/roles/remove/{theirs.pk}/").status_code == 404
+    assert world["theirs"].roles.filter(pk=theirs.pk).exists()
 
 
 def test_handing_over_to_someone_just_removed_is_refused_and_keeps_the_primary(client, world):

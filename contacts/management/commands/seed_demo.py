@@ -191,7 +191,7 @@ class Command(BaseCommand):
         self._print_sign_in_details()
 
     def _staff_user(self, email, first_name, last_name, job_title, group_name, superuser, password_hash, created):
-        user = User.objects.filter(email__iexact=email).first()
+        user = User.objects.filter(email=User.objects.normalize_email(email)).first()
         if user is None:
             user = _user_create(
                 email, password_hash, first_name=first_name, last_name=last_name, job_title=job_title,
@@ -216,7 +216,7 @@ class Command(BaseCommand):
         """The person, if they exist or have a password; None for a contact the site will add by email."""
         details = dict(details)
         has_password = details.pop("password")
-        person = User.objects.filter(email__iexact=details["email"]).first()
+        person = User.objects.filter(email=User.objects.normalize_email(details["email"])).first()
         if person is None and has_password:
             # A password before any role: no invitation for people who can already sign in.
             person = _user_create(details.pop("email"), password_hash, **details)
@@ -265,7 +265,7 @@ class Command(BaseCommand):
             ContactRole.objects.filter(pk=record.id, person_id=record.person_id).update(assigned_at=moment)
 
     def _role(self, organization, role, people, key, editor):
-        person = people[key] or User.objects.filter(email__iexact=PEOPLE[key]["email"]).first()
+        person = people[key] or User.objects.filter(email=User.objects.normalize_email(PEOPLE[key]["email"])).first()
         if role != Role.STAFF and organization.roles.filter(role=role).exists():
             return  # filled, by this person on an earlier run or by someone a demo user put there
         if person is None:
