@@ -30,8 +30,9 @@ run: $(STAMP)
 	@# Web and worker together; Ctrl-C stops both.
 	@$(DEMO) $(BIN)/honcho start web worker
 
+# The whole suite, browser tests included, on every core (pytest-xdist).
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto -p no:cacheprovider $(PYTEST_ARGS)
 
 # The suite without the browser tests, on every core (pytest-xdist): the check before each commit.
 test-fast: $(STAMP)

@@ -24,7 +24,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-_skipped = {"browser": 0, "postgres": 0}
+NEEDS_POSTGRES = "needs PostgreSQL: set DATABASE_URL=postgres://..."
+NEEDS_CHROMIUM = f"needs Chromium at {CHROMIUM} (apt-get install -y chromium)"
 
 
 def _require_browser() -> bool:
@@ -39,24 +40,28 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_runtest_setup(item):
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
-        _skipped["postgres"] += 1
-        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://...")
+        pytest.skip(NEEDS_POSTGRES)
     if item.get_closest_marker("browser") and not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         if _require_browser():
             pytest.fail(f"REQUIRE_BROWSER=1 but Chromium is not at {CHROMIUM}", pytrace=False)
-        _skipped["browser"] += 1
-        pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install -y chromium)")
+        pytest.skip(NEEDS_CHROMIUM)
+
+
+def _skipped_for(reason: str, reports) -> int:
+    # Read from the reports, not counted in pytest_runtest_setup: under pytest-xdist the
+    # tests run in worker processes and only their reports reach this one.
+    return sum(1 for report in reports if reason in str(report.longrepr))
 
 
 def pytest_terminal_summary(terminalreporter):
+    skipped = terminalreporter.stats.get("skipped", [])
+    browser, postgres = _skipped_for(NEEDS_CHROMIUM, skipped), _skipped_for(NEEDS_POSTGRES, skipped)
     lines = []
-    if _skipped["browser"]:
+    if browser:
+        lines.append(f"{browser} BROWSER TESTS WERE SKIPPED: Chromium is not installed (apt-get install -y chromium).")
+    if postgres:
         lines.append(
-            f"{_skipped['browser']} BROWSER TESTS WERE SKIPPED: Chromium is not installed (apt-get install -y chromium)."
-        )
-    if _skipped["postgres"]:
-        lines.append(
-            f"{_skipped['postgres']} POSTGRESQL TESTS WERE SKIPPED: this run used SQLite (.ci/run also runs them on PostgreSQL)."
+            f"{postgres} POSTGRESQL TESTS WERE SKIPPED: this run used SQLite (.ci/run also runs them on PostgreSQL)."
         )
     if lines:
         terminalreporter.write_sep("!", "SKIPPED FOR LACK OF A SERVICE", red=True, bold=True)
