@@ -104,7 +104,13 @@ def recipients_lock(people) -> None:
     deadlocking (seen on PostgreSQL in make soak).
     """
     ids = sorted({person.pk for person in people if person is not None and person.pk})
-    list(get_user_model().objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    list(
+        get_user_model()
+        .objects.select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _over_limit(log: EmailLog) -> str:
@@ -115,7 +121,7 @@ def _over_limit(log: EmailLog) -> str:
     count, seconds = limit
     if log.recipient_id:
         # Serialize the emails to one person, so two requests at once cannot both pass the count.
-        get_user_model().objects.select_for_update().filter(pk=log.recipient_id).first()
+        get_user_model().objects.select_for_update(no_key=True).filter(pk=log.recipient_id).first()
     recent = EmailLog.objects.filter(
         to_email__iexact=log.to_email, kind=log.kind, queued_at__gt=log.queued_at - timedelta(seconds=seconds)
     ).exclude(status=Status.SUPPRESSED)

@@ -7,9 +7,14 @@ someone did to their details before they joined, between two spells or after the
 left belongs to no one reading this page.
 """
 
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import datetime
+from operator import itemgetter
+
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When, Window
-from django.db.models.functions import Coalesce, Lag
+from django.db.models.functions import Lag
 
 from contacts.models import ContactRole, Organization, Role
 
@@ -42,6 +47,7 @@ def _entry(record) -> dict:
     actor = str(record.history_user) if record.history_user else "CME staff or the system"
     return {
         "when": record.history_date,
+        "history_id": record.history_id,
         "actor_id": record.history_user_id,
         "actor": actor,
         # The accreditor's staff are marked as such, so a provider tells them from a colleague.
@@ -67,6 +73,8 @@ def _change(field, old, new) -> str:
 def _organization_entries(records) -> list[dict]:
     """records newest first; each is compared with the one after it (its predecessor)."""
     entries = []
+    if not records:  # a page past the organization's own records (a cursor among the roster's)
+        return entries
     for record, previous in zip(records, [*records[1:], None], strict=True):
         entry = _entry(record)
         if record.history_type == "+" or previous is None:
@@ -96,25 +104,34 @@ def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], st
     Not their name today: a former contact's later renaming is none of this
     organization's business. Their earliest record stands in for a moment before
     their history began.
+
+    One small query whatever the number of moments: the records of the few people
+    the page names up to its newest moment (and each one's earliest, for a person
+    whose history began later), then one pass per person in Python.
     """
     if not moments:
         return {}
-    chosen = []
-    for person_id, moment in moments:
-        records = HistoricalUser.objects.filter(id=person_id).values("history_id")
-        then = records.filter(history_date__lte=moment).order_by("-history_date", "-history_id")[:1]
-        chosen.append(Coalesce(Subquery(then), Subquery(records.order_by("history_date", "history_id")[:1])))
-    found = sorted(
-        HistoricalUser.objects.filter(history_id__in=chosen).values_list(
-            "id", "history_date", "history_id", "first_name", "last_name", "email"
+    people = {person_id for person_id, _ in moments}
+    earliest = HistoricalUser.objects.filter(id=OuterRef("id")).order_by("history_date", "history_id")
+    rows = (
+        HistoricalUser.objects.filter(id__in=people)
+        .filter(
+            Q(history_date__lte=max(moment for _, moment in moments))
+            | Q(history_id=Subquery(earliest.values("history_id")[:1]))
         )
+        .order_by("id", "history_date", "history_id")
+        .values_list("id", "history_date", "first_name", "last_name", "email")
     )
+    records: dict[int, list[tuple]] = {}
+    for person_id, *record in rows:
+        records.setdefault(person_id, []).append(record)
     names = {}
     for person_id, moment in moments:
-        records = [record for record in found if record[0] == person_id]
-        until_then = [record for record in records if record[1] <= moment] or records[:1]
-        if until_then:
-            *_, first_name, last_name, email = until_then[-1]
+        history = records.get(person_id)
+        if history:
+            # The last record at or before the moment, else the earliest.
+            index = bisect_right(history, moment, key=itemgetter(0))
+            _, first_name, last_name, email = history[max(index - 1, 0)]
             names[person_id, moment] = f"{first_name} {last_name}".strip() or email
     return names
 
@@ -167,7 +184,7 @@ def _person_entries(records) -> list[dict]:
     return entries
 
 
-def _person_records(organization, limit: int):
+def _person_records(organization, limit: int, older: Q):
     """The newest `limit` changes of detail made to people while they held a role at the organization.
 
     Each record carries previous_<field> (by a window over the person's whole
@@ -205,7 +222,10 @@ def _person_records(organization, limit: int):
         .annotate(previous_history_id=Window(Lag("history_id"), **in_order), **previous)
         .alias(
             shown=Case(
-                When(Q(history_type="~", previous_history_id__isnull=False) & changed & held_a_role_then, then=True),
+                When(
+                    Q(history_type="~", previous_history_id__isnull=False) & changed & older & held_a_role_then,
+                    then=True,
+                ),
                 default=Value(False),
             )
         )
@@ -214,24 +234,70 @@ def _person_records(organization, limit: int):
     )
 
 
-def history_page(organization, *, page: int, per_page: int) -> tuple[list[dict], bool]:
-    """One page of the organization's history and whether an older page exists.
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of history ends: its last entry's moment, stream and record id (`?before=`)."""
+
+    when: datetime
+    stream: int
+    history_id: int
+
+    def __str__(self) -> str:
+        return f"{self.when.isoformat()},{self.stream},{self.history_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Cursor | None":
+        """None for anything a page of ours did not write: the caller shows the newest page."""
+        try:
+            when, stream, history_id = text.split(",")
+            cursor = cls(datetime.fromisoformat(when), int(stream), int(history_id))
+        except ValueError:
+            return None
+        valid = (
+            cursor.when.tzinfo is not None and cursor.stream in STREAMS and 0 < cursor.history_id <= LARGEST_HISTORY_ID
+        )
+        return cursor if valid else None
+
+    def older(self, stream: int) -> Q:
+        """A stream's records after this cursor in the page's order: newest first, then by stream, then newest record."""
+        if stream < self.stream:
+            return Q(history_date__lt=self.when)
+        if stream > self.stream:
+            return Q(history_date__lte=self.when)
+        return Q(history_date__lt=self.when) | Q(history_date=self.when, history_id__lt=self.history_id)
+
+
+# The order in which entries of one moment are shown; the ids that fit the records' integer column.
+ORGANIZATION, ROSTER, PEOPLE = STREAMS = (0, 1, 2)
+LARGEST_HISTORY_ID = 2**31 - 1
+
+
+def _older(before: Cursor | None, stream: int) -> Q:
+    return before.older(stream) if before else Q()
+
+
+def history_page(
+    organization, *, page: int, per_page: int, before: Cursor | None = None
+) -> tuple[list[dict], Cursor | None]:
+    """One page of the organization's history and the cursor of the next older page, if any.
 
     Four queries whatever the page, the roster or the history: the organization's
     records, the roster's records (each with its previous holder, by a window
     function), the changes to the people's details, and the names then of the
-    people the page names. Each stream gives its newest page * per_page + 1
-    entries: enough to fill the page and to know whether an older one exists,
-    however they interleave.
+    people the page names. With a cursor (`before`, the last entry of the newer
+    page) each stream gives its per_page + 1 entries after it; without one, its
+    newest page * per_page + 1: enough to fill the page and to know whether an
+    older one exists, however they interleave.
     """
-    wanted = page * per_page + 1
+    start = 0 if before else (page - 1) * per_page
+    wanted = start + per_page + 1
     organization_records = list(
-        Organization.history.filter(id=organization.pk)
+        Organization.history.filter(_older(before, ORGANIZATION), id=organization.pk)
         .select_related("history_user")
         .order_by("-history_date", "-history_id")[: wanted + 1]
     )
     role_records = list(
-        ContactRole.history.filter(organization_id=organization.pk)
+        ContactRole.history.filter(_older(before, ROSTER), organization_id=organization.pk)
         .select_related("history_user")
         .annotate(
             previous_person_id=Window(
@@ -240,13 +306,13 @@ def history_page(organization, *, page: int, per_page: int) -> tuple[list[dict],
         )
         .order_by("-history_date", "-history_id")[:wanted]
     )
-    entries = (
-        _organization_entries(organization_records)[:wanted]
-        + _role_entries(role_records)
-        + _person_entries(list(_person_records(organization, wanted)))
-    )
-    entries.sort(key=lambda entry: entry["when"], reverse=True)
-    start = (page - 1) * per_page
+    streams = {
+        ORGANIZATION: _organization_entries(organization_records)[:wanted],
+        ROSTER: _role_entries(role_records),
+        PEOPLE: _person_entries(list(_person_records(organization, wanted, _older(before, PEOPLE)))),
+    }
+    entries = [entry | {"stream": stream} for stream, found in streams.items() for entry in found]
+    entries.sort(key=lambda entry: (entry["when"], -entry["stream"], entry["history_id"]), reverse=True)
     shown = entries[start : start + per_page]
     names = _names_then(
         {(entry["actor_id"], entry["when"]) for entry in shown if entry["actor_id"]}
@@ -257,4 +323,7 @@ def history_page(organization, *, page: int, per_page: int) -> tuple[list[dict],
         if "people" in entry:
             people = {key: names.get((pk, entry["when"]), "a former contact") for key, pk in entry["people"].items()}
             entry["action"] = entry["action"].format(**people)
-    return shown, len(entries) > page * per_page
+    if len(entries) <= start + per_page:
+        return shown, None
+    last = shown[-1]
+    return shown, Cursor(last["when"], last["stream"], last["history_id"])

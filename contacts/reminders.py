@@ -159,7 +159,12 @@ def _lock(ids) -> None:
     any other run holding these organizations has committed: an organization
     that another run (or the admin) reminded meanwhile is not queued a second one.
     """
-    list(Organization.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    list(
+        Organization.objects.select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def reminder_context(organization: Organization) -> dict:

@@ -22,7 +22,7 @@ from contacts.forms import (
     PersonForm,
     service_errors_add,
 )
-from contacts.history import history_page
+from contacts.history import Cursor, history_page
 from contacts.models import (
     ACCESS_ROLES,
     ROLE_PURPOSES,
@@ -580,18 +580,23 @@ class HistoryView(OrganizationAccessMixin, TemplateView):
 
     template_name = "contacts/history.html"
     paginate_by = 25
-    # Each page reads every newer entry first, so a page far past any real history is refused.
+    # A page number reads every newer entry first, so a number far past any real history is refused;
+    # "Older changes" carries a cursor (?before=) instead, and reads one page whatever the depth.
     max_page = 400
 
     def get_context_data(self, **kwargs):
         number = page_number(self.request)
-        if number > self.max_page:
+        before = Cursor.parse(self.request.GET.get("before", ""))
+        if number > self.max_page and not before:
             raise Http404("There is no such page of history.")
-        entries, has_next = history_page(self.organization, page=number, per_page=self.paginate_by)
+        entries, older = history_page(self.organization, page=number, per_page=self.paginate_by, before=before)
         return super().get_context_data(
             entries=entries,
             page_number=number,
-            has_next=has_next,
+            has_next=older is not None,
+            older=older,
+            # Past the cap a page number cannot be read: the way back is to the newest changes.
+            newer_page=number - 1 if number - 1 <= self.max_page else 1,
             active_tab="history",
             **kwargs,
         )

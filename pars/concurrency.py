@@ -121,7 +121,7 @@ def changes_save(*, instance, changes: dict, baseline: dict, by, since: datetime
     """
     model = type(instance)
     with transaction.atomic():
-        current = model._default_manager.select_for_update().get(pk=instance.pk)
+        current = model._default_manager.select_for_update(no_key=True).get(pk=instance.pk)
         texts = {name: field_text(current, name) for name in changes}
         conflicts = conflicts_find(instance=current, current=texts, changes=changes, baseline=baseline, since=since)
         if conflicts:

@@ -152,6 +152,21 @@ def test_history_queries_do_not_grow_with_the_history_or_the_roster(
     assert html.count('class="list-group-item"') == min(25, 3 * changes + changes // 2 + 4)
 
 
+def test_a_deep_page_of_history_takes_as_many_queries_as_the_first(
+    client, organization, jane, django_assert_max_num_queries
+):
+    for number in range(30):
+        person = UserFactory(first_name="Staff", last_name=f"Number{number}")
+        services.role_assign(organization=organization, person=person, role=Role.STAFF, by=jane)
+        person.phone, person._history_user = f"(916) 555-4{number:03d}", jane
+        person.save()
+        services.organization_update(organization=organization, by=jane, phone=f"(916) 555-5{number:03d}")
+    with django_assert_max_num_queries(HISTORY_QUERIES):
+        oldest = history(client, organization, 4)
+    assert "created the organization" in oldest and "Older changes" not in oldest
+    assert "Jane Doe</span> assigned Staff Number0 as Staff" in oldest
+
+
 def test_history_says_who_added_themselves_and_marks_cme_staff(client, organization, jane):
     kim = UserFactory(first_name="Kim", last_name="Lee")
     services.role_assign(organization=organization, person=jane, role=Role.STAFF, by=jane)

@@ -4,12 +4,14 @@ import re
 from html import unescape
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from contacts import services
 from contacts.models import Role
 from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
+from contacts.tests.test_views_history import HISTORY_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +249,78 @@ def test_pages_of_the_three_streams_together_hold_every_change_once_newest_first
         "CME staff or the system created the organization.",
     ]
     assert "Older changes" not in history(client, organization, 3)
+
+
+def older_link(html):
+    """The href of "Older changes", or None on the oldest page."""
+    found = re.search(r'href="([^"]+)">Older changes</a>', html)
+    return unescape(found[1]) if found else None
+
+
+def walk_older(client, organization):
+    """Every page from the newest, by following "Older changes" as a person would."""
+    url = reverse("contacts:history", args=[organization.pk])
+    pages = []
+    while url:
+        html = client.get(url).content.decode()
+        pages.append(entries(html))
+        link = older_link(html)
+        url = link and reverse("contacts:history", args=[organization.pk]) + link
+    return pages
+
+
+def make_history(organization, jane, robert, count=20):
+    for number in range(count):
+        services.organization_update(organization=organization, by=jane, phone=f"(916) 555-1{number:03d}")
+        change(robert, by=jane, phone=f"(916) 555-2{number:03d}")
+        person = UserFactory(first_name="Staff", last_name=f"Number{number}")
+        services.role_assign(organization=organization, person=person, role=Role.STAFF, by=jane)
+
+
+def test_older_changes_walks_the_same_pages_as_page_numbers(client, organization, jane, robert):
+    make_history(organization, jane, robert)
+    client.force_login(jane)
+    by_number = [entries(history(client, organization, page)) for page in (1, 2, 3)]
+    assert walk_older(client, organization) == by_number
+
+
+def test_older_changes_keeps_entries_of_one_moment_in_order_across_pages(client, organization, jane, robert):
+    with time_machine.travel("2026-06-01 12:00:00+00:00", tick=False):  # every change at the same moment
+        make_history(organization, jane, robert, count=12)
+    client.force_login(jane)
+    by_number = [entries(history(client, organization, page)) for page in (1, 2)]
+    walked = walk_older(client, organization)
+    assert walked == by_number
+    seen = [line for page in walked for line in page]
+    assert len(seen) == len(set(seen)) and "CME staff or the system created the organization." in seen
+
+
+def test_a_deep_older_page_takes_as_many_queries_as_the_first(
+    client, organization, jane, robert, django_assert_max_num_queries
+):
+    make_history(organization, jane, robert)
+    client.force_login(jane)
+    second = history(client, organization, 2)
+    with django_assert_max_num_queries(HISTORY_QUERIES):
+        oldest = client.get(reverse("contacts:history", args=[organization.pk]) + older_link(second)).content.decode()
+    assert "CME staff or the system created the organization." in entries(oldest)
+    assert older_link(oldest) is None
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        "x",
+        "2026-06-01T12:00:00,0,1",
+        "2026-06-01T12:00:00+00:00,7,1",
+        "2026-06-01T12:00:00+00:00,0,99999999999",
+        "2026-06-01T12:00:00+00:00,0,-1",
+        ",,",
+        "2026-13-01T12:00:00+00:00,0,1",
+    ],
+)
+def test_a_cursor_no_page_wrote_shows_the_newest_changes(client, organization, jane, before):
+    client.force_login(jane)
+    response = client.get(reverse("contacts:history", args=[organization.pk]), {"before": before})
+    assert response.status_code == 200
+    assert "CME staff or the system created the organization." in entries(response.content.decode())
