@@ -5,6 +5,8 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -52,6 +54,19 @@ class UserChangeForm(ConcurrentEditFormMixin, auth_forms.UserChangeForm):
         model = User
         fields = "__all__"
         field_classes = {"email": EmailAddressField}
+
+
+class BouncingFilter(admin.SimpleListFilter):
+    title = "email"
+    parameter_name = "bouncing"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Bouncing"), ("no", "Not bouncing")]
+
+    def queryset(self, request, queryset):
+        if self.value() in {"yes", "no"}:
+            return queryset.filter(email_bouncing_since__isnull=self.value() == "no")
+        return queryset
 
 
 class HasSetPasswordFilter(admin.SimpleListFilter):
@@ -124,7 +139,7 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     add_form = UserCreationForm
     change_form_template = "admin/concurrent_change_form.html"
     fieldsets = (
-        (None, {"fields": ("email", "password")}),
+        (None, {"fields": ("email", "email_bouncing_since", "password")}),
         ("Contact details", {"fields": ("first_name", "last_name", "credentials", "job_title", "phone")}),
         ("Contact roles", {"fields": ("roles_held",)}),
         ("Permissions", {"fields": PERMISSION_FIELDS}),
@@ -149,11 +164,16 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
             },
         ),
     )
-    list_display = ("email", "first_name", "last_name", "credentials", "is_staff", "has_set_password")
-    list_filter = (HasSetPasswordFilter, "is_staff", "is_superuser", "is_active", "groups")
+    list_display = ("email", "first_name", "last_name", "credentials", "is_staff", "has_set_password", "bouncing")
+    list_filter = (HasSetPasswordFilter, BouncingFilter, "is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("last_name", "first_name", "email")
     actions = [send_invitation, two_factor_reset]
+
+    @admin.display(description="Email bounces", ordering="email_bouncing_since")
+    def bouncing(self, person):
+        since = person.email_bouncing_since
+        return f"Bouncing since {date_format(timezone.localtime(since), 'M j, Y')}" if since else ""
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -175,7 +195,7 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
         return request.user.is_superuser
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ("roles_held", "last_login", "date_joined")
+        readonly = ("roles_held", "last_login", "date_joined", "email_bouncing_since")
         return readonly if request.user.is_superuser else readonly + PERMISSION_FIELDS
 
     def has_change_permission(self, request, obj=None):

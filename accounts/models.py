@@ -67,11 +67,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField("CME staff", default=False, help_text="May sign in to the admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    email_bouncing_since = models.DateTimeField(
+        "email bouncing since",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The mail provider reported a hard bounce; cleared when the address is corrected.",
+    )
     session_version = models.PositiveIntegerField(
         default=0, editable=False, help_text="Raised to sign the person out of every session they have."
     )
 
-    history = HistoricalRecords(excluded_fields=["password", "last_login", "session_version"])
+    history = HistoricalRecords(excluded_fields=["password", "last_login", "session_version", "email_bouncing_since"])
 
     objects = UserManager()
 
@@ -104,6 +111,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         update_fields = kwargs.get("update_fields")
         if update_fields is None or "email" in update_fields:
             self.email = email_lookup_key(self.email)
+        # A corrected address is no longer the one that bounced (one query, only while flagged).
+        corrected = (
+            self.email_bouncing_since
+            and self.pk
+            and type(self).objects.filter(pk=self.pk).exclude(email=self.email).exists()
+        )
+        if corrected:
+            self.email_bouncing_since = None
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "email_bouncing_since"}
         super().save(*args, **kwargs)
 
     def get_session_auth_hash(self):

@@ -5,23 +5,27 @@ holder per singular role) and saves through contacts.services, like the site.
 The list reads the fallbacks from the Organization methods, never recomputes them.
 """
 
+from datetime import timedelta
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Value, When
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from contacts import exports, services
+from contacts import exports, reporting, services
 from contacts.emails import emails_resend
-from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, stale_before
+from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, required_roles, stale_before
 from contacts.reminder_action import send_update_reminder_action
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED, PRIMARY_ROLE_FIXED, RosterRow
 from pars import addresses
@@ -203,6 +207,57 @@ class UnfilledRoleFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RequiredContactsFilter(admin.SimpleListFilter):
+    title = "required contacts"
+    parameter_name = "required"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("missing", "A required role is not filled"),
+            ("incomplete", "Incomplete (a required role missing, or not confirmed)"),
+            ("complete", "Complete"),
+        ]
+
+    def queryset(self, request, queryset):
+        filters = {"missing": "missing_required", "incomplete": "incomplete", "complete": "complete"}
+        if self.value() in filters:
+            return getattr(queryset, filters[self.value()])()
+        return queryset
+
+
+class PrimaryChangedFilter(admin.SimpleListFilter):
+    title = "primary changed"
+    parameter_name = "primary_changed"
+    DAYS = (7, 30, 90)
+
+    def lookups(self, request, model_admin):
+        return [
+            ("not_welcomed", "New primary not yet welcomed"),
+            *[(str(days), f"Primary changed in the last {days} days") for days in self.DAYS],
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "not_welcomed":
+            return queryset.primary_not_welcomed()
+        if self.value() in {str(days) for days in self.DAYS}:
+            return queryset.primary_changed_since(timezone.now() - timedelta(days=int(self.value())))
+        return queryset
+
+
+WELCOMED = "Marked as welcomed by you: {count}."
+ALREADY_WELCOMED = "Already welcomed, left as they were: {names}."
+
+
+@admin.action(description="Mark the new primary contact as welcomed", permissions=["change"])
+def mark_primary_welcomed(modeladmin, request, queryset):
+    result = services.primary_welcome_record(organizations=list(queryset), by=request.user)
+    if result.welcomed:
+        modeladmin.message_user(request, WELCOMED.format(count=len(result.welcomed)), messages.SUCCESS)
+    if result.skipped:
+        names = ", ".join(organization.name for organization in result.skipped)
+        modeladmin.message_user(request, ALREADY_WELCOMED.format(names=names), messages.WARNING)
+
+
 def _export_action(name: str, rows, description: str):
     """An action downloading one list as CSV; exporting is viewing, so reviewers may."""
 
@@ -245,8 +300,16 @@ class OrganizationAdmin(StaffModelAdmin):
         "published",
         "confirmed",
         "unfilled",
+        "completeness",
     ]
-    list_filter = ["accreditation_status", "accreditor", ContactsConfirmedFilter, UnfilledRoleFilter]
+    list_filter = [
+        "accreditation_status",
+        "accreditor",
+        ContactsConfirmedFilter,
+        UnfilledRoleFilter,
+        RequiredContactsFilter,
+        PrimaryChangedFilter,
+    ]
     search_fields = [
         "name",
         "provider_id",
@@ -276,7 +339,13 @@ class OrganizationAdmin(StaffModelAdmin):
     form = OrganizationChangeForm
     change_form_template = "admin/concurrent_change_form.html"
     inlines = [ContactRoleInline]
-    actions = [export_newsletter_list, export_invoice_list, export_directory_list, send_update_reminder_action]
+    actions = [
+        export_newsletter_list,
+        export_invoice_list,
+        export_directory_list,
+        send_update_reminder_action,
+        mark_primary_welcomed,
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_roster()
@@ -304,7 +373,12 @@ class OrganizationAdmin(StaffModelAdmin):
 
     @admin.display(description="Billing")
     def billing(self, organization):
-        return _with_fallback(*organization.invoice_recipient(), missing=Role.BILLING)
+        recipient = organization.invoice_recipient()
+        if recipient.is_fallback and recipient.person and recipient.role != Role.PRIMARY:
+            return f"{recipient.person} ({recipient.reason})"  # past a bouncing address, to the CEO
+        if recipient.is_fallback and recipient.person and "bounces" in recipient.reason:
+            return f"{recipient.person} (primary — {recipient.reason})"
+        return _with_fallback(*recipient, missing=Role.BILLING)
 
     @admin.display(description="Website")
     def published(self, organization):
@@ -323,6 +397,14 @@ class OrganizationAdmin(StaffModelAdmin):
         roles = organization.unfilled_roles()
         names = ", ".join(role.label for role in roles)
         return format_html("<strong>{}</strong>{}", len(roles), f": {names}" if roles else "")
+
+    @admin.display(description="Complete")
+    def completeness(self, organization):
+        """Complete, or what is missing: the required roles nobody holds ("Needed"), a stale confirmation."""
+        missing = [f"Needed: {role.label}" for role in organization.missing_required_roles()]
+        if organization.contacts_are_stale:
+            missing.append("not confirmed")
+        return "; ".join(missing) if missing else "Complete"
 
     # Adding: the organization comes with its Primary Contact
 
@@ -410,6 +492,38 @@ class OrganizationAdmin(StaffModelAdmin):
             # was loaded. The change form's transaction is rolled back; say so instead of a 500.
             self.message_user(request, ROSTER_NOT_SAVED.format(error=" ".join(error.messages)), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    # The Reporting-year page: the yearly cycle as counts, charts and a CSV
+
+    def get_urls(self):
+        reporting = path(
+            "reporting-year/",
+            self.admin_site.admin_view(self.reporting_year_view),
+            name="contacts_organization_reporting_year",
+        )
+        return [reporting, *super().get_urls()]
+
+    def reporting_year_view(self, request):
+        """For every CME staff member who may view organizations, reviewers included; ?csv=1 downloads the
+        organizations not yet confirmed."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        year = reporting.reporting_year(request.GET.get("year"))
+        if request.GET.get("csv"):
+            rows = exports.not_confirmed_rows(reporting.not_confirmed(year))
+            return exports.csv_response(f"not-confirmed-{year}", rows, exports.not_confirmed_columns())
+        result = reporting.report(year)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reporting year {year}",
+            "opts": self.model._meta,
+            "report": result,
+            "weekly": reporting.weekly_chart(result.weeks),
+            "shares": reporting.share_chart(result.shares),
+            "years": list(range(timezone.localdate().year, timezone.localdate().year - 5, -1)),
+            "required_roles": [role.label for role in required_roles()],
+        }
+        return TemplateResponse(request, "admin/contacts/organization/reporting_year.html", context)
 
     # History: the organization's, with its roster's
 

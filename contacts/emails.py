@@ -50,6 +50,16 @@ Status = EmailLog.Status
 OVER_LIMIT = "Not sent: this address already had {count} {kind} emails within {window}, the limit."
 WORKER_STOPPED = "The worker stopped while sending; it will be tried again."
 RESENT = "Queued again by {by}."
+BOUNCING = "Not sent: email to this address bounces (since {since}); waiting for the address to be corrected."
+# Reminders and notices skip a bouncing address. Invitations and password resets are asked for by a person
+# (or CME staff) about that very address, so they still go.
+SKIPPED_WHEN_BOUNCING = {
+    EmailLog.Kind.REMINDER,
+    EmailLog.Kind.PRIMARY_HANDOVER,
+    EmailLog.Kind.ROLE_ADDED,
+    EmailLog.Kind.ROLE_REMOVED,
+    EmailLog.Kind.DETAILS_CHANGED,
+}
 
 
 def absolute_url(path: str) -> str:
@@ -64,7 +74,7 @@ def email_prepare(*, kind: str, to, subject: str, template: str, context: dict, 
     """
     context = {"person": to, "organization": organization, "SUPPORT_EMAIL": settings.SUPPORT_EMAIL, **context}
     now = timezone.now()
-    return EmailLog(
+    log = EmailLog(
         kind=kind,
         to_email=to.email,
         recipient=to,
@@ -77,6 +87,11 @@ def email_prepare(*, kind: str, to, subject: str, template: str, context: dict, 
         next_attempt_at=now,
         sent_at=now,
     )
+    bouncing = getattr(to, "email_bouncing_since", None)
+    if bouncing and kind in SKIPPED_WHEN_BOUNCING:
+        log.status, log.next_attempt_at = Status.SUPPRESSED, None
+        log.error = BOUNCING.format(since=timezone.localdate(bouncing).isoformat())
+    return log
 
 
 def recipients_lock(people) -> None:
@@ -125,6 +140,10 @@ def email_send(*, kind: str, to, subject: str, template: str, context: dict, org
     log = email_prepare(
         kind=kind, to=to, subject=subject, template=template, context=context, organization=organization
     )
+    if log.status == Status.SUPPRESSED:
+        log.save()
+        logger.info("Email %s to %s suppressed: %s", kind, log.to_email, log.error)
+        return log
     with transaction.atomic():
         reason = _over_limit(log)
         if reason:
@@ -141,7 +160,8 @@ def emails_queue(logs: list[EmailLog]) -> None:
     """Queue many prepared emails at once (the reminders), in the caller's transaction; no limits apply."""
     EmailLog.objects.bulk_create(logs)
     for log in logs:
-        _schedule(log.pk, at=log.next_attempt_at)
+        if log.status == Status.QUEUED:
+            _schedule(log.pk, at=log.next_attempt_at)
 
 
 def _lease() -> timedelta:

@@ -13,7 +13,7 @@ import re
 from django.http import HttpResponse
 from django.utils import timezone
 
-from contacts.models import Organization, Role
+from contacts.models import Organization, Role, required_roles
 
 # A mail merge needs the name in parts and the postal address; staff filter by status.
 COLUMNS = [
@@ -33,9 +33,9 @@ COLUMNS = [
     "ZIP code",
 ]
 # The role column when the list falls back to the Primary Contact.
-FALLBACK_ROLE = "{role} (no {missing})"
-INVOICE_FALLBACK_ROLE = FALLBACK_ROLE.format(role=Role.PRIMARY.label, missing=Role.BILLING.label.lower())
-DIRECTORY_FALLBACK_ROLE = FALLBACK_ROLE.format(role=Role.PRIMARY.label, missing=Role.WEBSITE.label.lower())
+FALLBACK_ROLE = "{role} ({missing})"
+INVOICE_FALLBACK_ROLE = FALLBACK_ROLE.format(role=Role.PRIMARY.label, missing=f"no {Role.BILLING.label.lower()}")
+DIRECTORY_FALLBACK_ROLE = FALLBACK_ROLE.format(role=Role.PRIMARY.label, missing=f"no {Role.WEBSITE.label.lower()}")
 
 # A spreadsheet runs a cell that starts with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -96,8 +96,17 @@ def _recipient_rows(organizations, recipient, role_label, fallback_label) -> lis
 
 
 def invoice_rows(organizations) -> list[list[str]]:
-    """The invoice list: the Billing Contact, else the Primary Contact, marked as such."""
-    return _recipient_rows(organizations, Organization.invoice_recipient, Role.BILLING.label, INVOICE_FALLBACK_ROLE)
+    """The invoice list: the Billing Contact, else the Primary Contact, else the CEO Contact (past bouncing
+    addresses), the role column saying which fallback was used and why."""
+    rows = []
+    for organization in _with_roster(organizations):
+        recipient = organization.invoice_recipient()
+        if recipient.person is None:
+            continue
+        role = Role(recipient.role).label
+        label = FALLBACK_ROLE.format(role=role, missing=recipient.reason) if recipient.is_fallback else role
+        rows.append(_row(organization, label, recipient.person))
+    return rows
 
 
 def directory_rows(organizations) -> list[list[str]]:
@@ -108,11 +117,37 @@ def directory_rows(organizations) -> list[list[str]]:
     )
 
 
-def csv_response(name: str, rows: list[list[str]]) -> HttpResponse:
+def not_confirmed_columns() -> list[str]:
+    columns = ["Organization", "Provider ID", "Last confirmed", "Primary Contact", "Primary Contact email"]
+    for role in required_roles():
+        columns += [role.label, f"{role.label} email"]
+    return columns
+
+
+NEEDED_NOBODY = "Needed: nobody"
+
+
+def not_confirmed_rows(organizations) -> list[list[str]]:
+    """The organizations not yet confirmed this reporting year: their primary and each required role."""
+    rows = []
+    for organization in organizations:
+        confirmed = organization.contacts_confirmed_at
+        row = [
+            organization.name,
+            organization.provider_id,
+            f"{timezone.localdate(confirmed)}" if confirmed else "never",
+        ]
+        for person in [organization.primary_contact, *(organization.holder(role) for role in required_roles())]:
+            row += [person.get_full_name() if person else NEEDED_NOBODY, person.email if person else ""]
+        rows.append([_cell(value) for value in row])
+    return rows
+
+
+def csv_response(name: str, rows: list[list[str]], columns: list[str] = COLUMNS) -> HttpResponse:
     """A CSV download, with a byte-order mark so that spreadsheets read accents right."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     writer.writerows(rows)
     filename = f"{name}-{timezone.localdate():%Y-%m-%d}.csv"
     return HttpResponse(

@@ -25,7 +25,16 @@ HistoricalUser = User.history.model
 ORGANIZATION_HISTORY_FIELDS = [
     field.name
     for field in Organization._meta.get_fields()
-    if field.concrete and field.name not in {"id", "search_text", "contacts_confirmed_at", "contacts_confirmed_by"}
+    if field.concrete
+    and field.name
+    not in {
+        "id",
+        "search_text",
+        "contacts_confirmed_at",
+        "contacts_confirmed_by",
+        "primary_welcomed_at",
+        "primary_welcomed_by",
+    }
 ]
 # A person's details as the roster shows them. Not their password (never in history),
 # logins, permissions or staff status: saving those is not a change of details.
@@ -74,6 +83,8 @@ def _organization_entries(records) -> list[dict]:
             entry["action"] = "deleted the organization"
         elif record.contacts_confirmed_at and record.contacts_confirmed_at != previous.contacts_confirmed_at:
             entry["action"] = "confirmed the contacts are current"
+        elif record.primary_welcomed_at and record.primary_welcomed_at != previous.primary_welcomed_at:
+            entry["action"] = "welcomed the new Primary Contact"
         else:
             for name in ORGANIZATION_HISTORY_FIELDS:
                 field = Organization._meta.get_field(name)

@@ -1,9 +1,10 @@
 import unicodedata
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -67,6 +68,33 @@ def stale_before():
     return timezone.now() - timedelta(days=settings.CONTACTS_CONFIRM_PERIOD_DAYS)
 
 
+# A Primary Contact is "new" (in CME staff's welcome queue) for this many days after taking the role.
+NEW_PRIMARY_DAYS = 90
+
+
+class _Recipient(NamedTuple):
+    person: object
+    is_fallback: bool
+
+
+class InvoiceRecipient(_Recipient):
+    """(person, is_fallback), the fallback's reason in words ("" for the Billing Contact) and the role used."""
+
+    def __new__(cls, person, reason: str = "", role=None):
+        recipient = super().__new__(cls, person, bool(reason))
+        recipient.reason, recipient.role = reason, role
+        return recipient
+
+
+def required_roles() -> list[Role]:
+    """The roles each organization must fill besides the Primary Contact (CONTACTS_REQUIRED_ROLES)."""
+    return [Role(role) for role in settings.CONTACTS_REQUIRED_ROLES if role != Role.PRIMARY]
+
+
+def _lacks(role) -> Q:
+    return ~Q(pk__in=ContactRole.objects.filter(role=role).values("organization"))
+
+
 def roster_prefetch() -> models.Prefetch:
     """An organization's roles and their holders, by the holder's name, in one query."""
     return models.Prefetch(
@@ -93,6 +121,38 @@ class OrganizationQuerySet(models.QuerySet):
 
     def stale(self):
         return self.filter(Q(contacts_confirmed_at__isnull=True) | Q(contacts_confirmed_at__lt=stale_before()))
+
+    def missing_required(self):
+        """Organizations with at least one required role unfilled."""
+        conditions = [_lacks(role) for role in required_roles()]
+        if not conditions:
+            return self.none()
+        condition = conditions[0]
+        for other in conditions[1:]:
+            condition |= other
+        return self.filter(condition)
+
+    def complete(self):
+        """Every required role filled and the contacts confirmed within the period."""
+        return self.exclude(pk__in=self.missing_required().values("pk")).exclude(pk__in=self.stale().values("pk"))
+
+    def incomplete(self):
+        return self.exclude(pk__in=self.complete().values("pk"))
+
+    def primary_changed_since(self, moment):
+        """Organizations whose Primary Contact took the role at or after `moment` (or was created then)."""
+        return self.filter(
+            pk__in=ContactRole.objects.filter(role=Role.PRIMARY, assigned_at__gte=moment).values("organization")
+        )
+
+    def primary_not_welcomed(self):
+        """Organizations whose Primary Contact took the role in the last NEW_PRIMARY_DAYS and CME staff have
+        not welcomed since."""
+        recent = timezone.now() - timedelta(days=NEW_PRIMARY_DAYS)
+        later = ContactRole.objects.filter(
+            organization=OuterRef("pk"), role=Role.PRIMARY, assigned_at__gte=recent
+        ).filter(Q(assigned_at__gt=OuterRef("primary_welcomed_at")) | Q(organization__primary_welcomed_at__isnull=True))
+        return self.filter(Exists(later))
 
     def in_directory(self):
         return self.filter(listed_in_directory=True, accreditation_status__in=ACCREDITED_STATUSES)
@@ -134,6 +194,11 @@ class Organization(models.Model):
     contacts_confirmed_at = models.DateTimeField("contacts last confirmed", null=True, blank=True)
     contacts_confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # CME staff contact every newly designated Primary Contact: who did, and when (History shows it).
+    primary_welcomed_at = models.DateTimeField("new primary contact welcomed", null=True, blank=True, editable=False)
+    primary_welcomed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     # Lower-case, accent-free "name city", kept by save(); the directory searches it.
     search_text = models.CharField(max_length=310, editable=False, default="")
@@ -185,10 +250,22 @@ class Organization(models.Model):
         """Official communications and newsletters go to the Primary Contact."""
         return self.holder(Role.PRIMARY)
 
-    def invoice_recipient(self):
-        """(person, is_fallback): the Billing Contact, else the Primary Contact."""
-        billing = self.holder(Role.BILLING)
-        return (billing, False) if billing else (self.primary_contact, True)
+    def invoice_recipient(self) -> InvoiceRecipient:
+        """(person, is_fallback): the Billing Contact, else the Primary Contact, else the CEO Contact,
+        passing over an address that bounces; .reason says why in words ("no billing contact",
+        "Billing Contact's email bounces", ...). When every address bounces, the first one held."""
+        reasons, held = [], []
+        for role in (Role.BILLING, Role.PRIMARY, Role.CEO):
+            person = self.holder(role)
+            if person is None:
+                reasons.append(f"no {role.label.lower()}")
+            elif person.email_bouncing_since:
+                reasons.append(f"{role.label}'s email bounces")
+                held.append((person, role))
+            else:
+                return InvoiceRecipient(person, "; ".join(reasons), role)
+        person, role = held[0] if held else (None, None)
+        return InvoiceRecipient(person, "; ".join([*reasons, "every address bounces"]), role)
 
     def published_contact(self):
         """(person, is_fallback): the Website Contact, else the Primary Contact."""
@@ -198,6 +275,16 @@ class Organization(models.Model):
     def unfilled_roles(self):
         held = {r.role for r in self.roles.all()}
         return [role for role in Role if role not in held and role != Role.PRIMARY]
+
+    def missing_required_roles(self) -> list[Role]:
+        """The required roles nobody holds (reads the roster, so with_roster serves it)."""
+        held = {r.role for r in self.roles.all()}
+        return [role for role in required_roles() if role not in held]
+
+    @property
+    def is_complete(self) -> bool:
+        """Every required role filled and the contacts confirmed within the period."""
+        return not self.missing_required_roles() and not self.contacts_are_stale
 
     @property
     def contacts_are_stale(self):
@@ -239,11 +326,37 @@ class ContactRole(models.Model):
         return f"{self.person} — {self.get_role_display()} at {self.organization}"
 
 
+class Confirmation(models.Model):
+    """One confirmation that an organization's contacts are current: kept every year, not only the latest.
+
+    contacts_confirm writes it with the organization's contacts_confirmed_at; the
+    Reporting-year page counts them per year and per week.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="confirmations")
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-confirmed_at", "-pk"]
+        indexes = [models.Index(fields=["confirmed_at", "organization"])]
+        # Not in the admin: the Reporting-year page reads it under the organizations' view permission.
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.organization} confirmed on {self.confirmed_at:%Y-%m-%d}"
+
+
 class EmailKind(models.TextChoices):
     INVITATION = "invitation", "System access granted"
     PRIMARY_HANDOVER = "primary_handover", "Primary contact hand-over"
     REMINDER = "reminder", "Update reminder"
     PASSWORD_RESET = "password_reset", "Password reset"
+    ROLE_ADDED = "role_added", "Role given"
+    ROLE_REMOVED = "role_removed", "Role removed"
+    DETAILS_CHANGED = "details_changed", "Details changed"
 
 
 class EmailStatus(models.TextChoices):

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from contacts.emails import absolute_url, email_prepare, emails_queue
-from contacts.models import ROLE_PURPOSES, EmailLog, Organization, Role
+from contacts.models import ROLE_PURPOSES, EmailLog, Organization, Role, required_roles
 
 SUBJECT = "It's time to update your contact information"
 # Organizations handled per batch (and per transaction): a lock, one SELECT of
@@ -38,6 +38,7 @@ class SkipReason(models.TextChoices):
     REMINDED = "reminded", "already reminded within the interval"
     QUEUED = "queued", "reminder queued, waiting for the worker"
     NO_PRIMARY = "no_primary", "no Primary Contact"
+    BOUNCING = "bouncing", "the Primary Contact's email bounces"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Skip:
             SkipReason.REMINDED: f"reminded on {_day(self.on)}",
             SkipReason.QUEUED: f"reminder queued on {_day(self.on)}, waiting for the worker",
             SkipReason.NO_PRIMARY: "no Primary Contact",
+            SkipReason.BOUNCING: f"the Primary Contact's email bounces (since {_day(self.on)})",
         }[self.reason]
 
     def __str__(self):
@@ -173,7 +175,12 @@ def reminder_context(organization: Organization) -> dict:
         "confirmed_by": organization.contacts_confirmed_by,
         "period_days": settings.CONTACTS_CONFIRM_PERIOD_DAYS,
         "roles": [
-            {"label": role.label, "purpose": ROLE_PURPOSES[role], "holders": organization.holders(role)}
+            {
+                "label": role.label,
+                "purpose": ROLE_PURPOSES[role],
+                "holders": organization.holders(role),
+                "required": role in required_roles(),
+            }
             for role in Role
         ],
     }
@@ -228,10 +235,19 @@ def _reminder_prepare(organization, result, *, stale_only, dry_run=False) -> Ema
         result.skipped.append(skip)
         return None
     reminder = Reminder(organization.pk, organization.name, organization.provider_id, primary.email)
-    if dry_run:
+    if primary.email_bouncing_since:
+        bouncing = _local_date(primary.email_bouncing_since)
+        result.skipped.append(
+            Skip(organization.pk, organization.name, organization.provider_id, SkipReason.BOUNCING, bouncing)
+        )
+    elif dry_run:
         result.due.append(reminder)
         return None
-    result.queued.append(reminder)
+    else:
+        result.queued.append(reminder)
+    if dry_run:
+        return None
+    # A bouncing address gets a suppressed log row, which says why (contacts.emails.BOUNCING).
     return email_prepare(
         kind=EmailLog.Kind.REMINDER,
         to=primary,

@@ -14,6 +14,7 @@ dataclass (RoleChange, Handover, ...), which says whether it queued an invitatio
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
@@ -28,13 +29,21 @@ from contacts.emails import absolute_url, email_send, recipients_lock
 from contacts.models import (
     ACCESS_ROLES,
     ROLE_PURPOSES,
+    Confirmation,
     ContactRole,
     EmailLog,
     Organization,
     Role,
     details_shared_elsewhere,
 )
-from pars.addresses import email_canonical
+from contacts.notices import (
+    NOTICED_FIELDS,
+    details_changed_notify,
+    details_changes,
+    role_added_notify,
+    role_removed_notify,
+)
+from pars.addresses import email_canonical, email_lookup_key
 from pars.concurrency import changes_save
 
 User = get_user_model()
@@ -137,7 +146,8 @@ def organization_create(*, primary: User, by: User | None = None, **fields) -> O
     """Create an organization together with its Primary Contact, in one transaction."""
     with transaction.atomic():
         organization = _save(Organization(**fields), by)
-        change = _role_create(organization=organization, person=primary, role=Role.PRIMARY, by=by)
+        # No role notice: CME staff welcome the primary of a new organization (the new-primary queue).
+        change = _role_create(organization=organization, person=primary, role=Role.PRIMARY, by=by, notify=False)
     return OrganizationCreated(organization=organization, invited=change.invited)
 
 
@@ -154,13 +164,51 @@ def organization_update(
     return changes_save(instance=organization, changes=fields, baseline=baseline or {}, by=by, since=since).instance
 
 
-def contacts_confirm(*, organization: Organization, by: User) -> Organization:
-    """Record that `by` confirmed the organization's contacts are current, now."""
+def contacts_confirm(*, organization: Organization, by: User, at: datetime | None = None) -> Organization:
+    """Record that `by` confirmed the organization's contacts are current, now (or `at`, for the demo's past years).
+
+    Each confirmation is also kept as a row of its reporting year (Confirmation).
+    """
     with transaction.atomic():
         organization = _lock(organization)
-        organization.contacts_confirmed_at = timezone.now()
+        if at is not None:
+            organization._history_date = at  # the history shows it when it happened
+        organization.contacts_confirmed_at = at or timezone.now()
         organization.contacts_confirmed_by = by
+        Confirmation.objects.create(
+            organization=organization, confirmed_by=by, confirmed_at=organization.contacts_confirmed_at
+        )
         return _save(organization, by)
+
+
+@dataclass(frozen=True)
+class Welcomed:
+    """Organizations whose new Primary Contact was marked welcomed, and those skipped (already welcomed)."""
+
+    welcomed: list[Organization]
+    skipped: list[Organization]
+
+
+def primary_welcome_record(*, organizations: Sequence[Organization], by: User) -> Welcomed:
+    """Record that `by` (CME staff) contacted each organization's new Primary Contact, now.
+
+    An organization whose current primary was already welcomed is left as it is.
+    """
+    welcomed, skipped = [], []
+    with transaction.atomic():
+        due = set(
+            Organization.objects.filter(pk__in=[o.pk for o in organizations])
+            .primary_not_welcomed()
+            .values_list("pk", flat=True)
+        )
+        for organization in Organization.objects.select_for_update().filter(pk__in=[o.pk for o in organizations]):
+            if organization.pk not in due:
+                skipped.append(organization)
+                continue
+            organization.primary_welcomed_at = timezone.now()
+            organization.primary_welcomed_by = by
+            welcomed.append(_save(organization, by))
+    return Welcomed(welcomed=welcomed, skipped=skipped)
 
 
 # People -----------------------------------------------------------------------------------
@@ -205,12 +253,17 @@ def person_update(*, person: User, by: User | None, baseline: Mapping | None = N
     a field someone else changed since raises pars.concurrency.EditConflict. A
     provider (`by`, not CME staff) may not change a person who is also the contact
     of an organization they are not affiliated with (PERSON_DETAILS_SHARED).
+    Someone else's change is told to the person: what changed and who changed it.
     """
     if by is not None and not by.is_staff and details_shared_elsewhere(person=person, editor=by):
         raise ValidationError(PERSON_DETAILS_SHARED.format(person=person))
+    before = {name: getattr(person, name) for name in NOTICED_FIELDS if name in details}
     for name, value in details.items():
         setattr(person, name, value)
-    return changes_save(instance=person, changes=details, baseline=baseline or {}, by=by, since=since).instance
+    with transaction.atomic():
+        saved = changes_save(instance=person, changes=details, baseline=baseline or {}, by=by, since=since).instance
+        details_changed_notify(person=saved, changes=details_changes(before, saved), by=by)
+    return saved
 
 
 def _person(*, to: User | None, email: str | None, details: Mapping | None, by: User | None) -> PersonResult:
@@ -223,7 +276,9 @@ def _person(*, to: User | None, email: str | None, details: Mapping | None, by: 
 # Roles ------------------------------------------------------------------------------------
 
 
-def _role_create(*, organization: Organization, person: User, role: str, by: User | None) -> RoleChange:
+def _role_create(
+    *, organization: Organization, person: User, role: str, by: User | None, notify: bool = True
+) -> RoleChange:
     """Insert one role row, and invite the person if it is their first access; the caller holds the lock."""
     conflict = _conflict(organization, person, role)
     if conflict:
@@ -239,7 +294,11 @@ def _role_create(*, organization: Organization, person: User, role: str, by: Use
         raise ValidationError(
             _conflict(organization, person, role) or "That role changed meanwhile; try again."
         ) from None
-    return RoleChange(contact_role=contact_role, invited=_invite(contact_role, first_access=first_access, by=by))
+    invited = _invite(contact_role, first_access=first_access, by=by)
+    if notify and by is not None and not first_access:
+        # The invitation already names the role; anyone else hears of it in a notice.
+        role_added_notify(contact_role=contact_role, by=by)
+    return RoleChange(contact_role=contact_role, invited=invited)
 
 
 def _conflict(organization: Organization, person: User, role: str) -> str | None:
@@ -359,6 +418,8 @@ def _holder_remove(*, organization: Organization, role: str, replacing_with: Use
     if current:
         current._history_user = by
         current.delete()
+        if by is not None:
+            role_removed_notify(contact_role=current, by=by)
 
 
 def role_remove(*, contact_role: ContactRole, by: User | None) -> None:
@@ -377,6 +438,8 @@ def role_remove(*, contact_role: ContactRole, by: User | None) -> None:
             )
         contact_role._history_user = by
         contact_role.delete()
+        if by is not None:
+            role_removed_notify(contact_role=contact_role, by=by)
 
 
 def primary_contact_transfer(
@@ -414,7 +477,8 @@ def primary_contact_transfer(
         invited = _invite(current, first_access=first_access, by=by)
         _handover_notify(organization=organization, previous=previous, new=new, by=by)
         if keep_previous_as_staff:
-            _role_create(organization=organization, person=previous, role=Role.STAFF, by=by)
+            # The hand-over email already tells them; no second notice for the Staff role.
+            _role_create(organization=organization, person=previous, role=Role.STAFF, by=by, notify=False)
     return Handover(
         contact_role=current,
         previous=previous,
@@ -495,6 +559,17 @@ def _roster_role_give(organization: Organization, wanted: RosterRow, by: User | 
 
 
 # Emails -----------------------------------------------------------------------------------
+
+
+def email_bounce_record(*, email: str, at) -> int:
+    """Mark the person with this address (whatever its case) as bouncing since `at`; the number marked.
+
+    An address already marked keeps its first date.
+    """
+    with transaction.atomic():
+        return User.objects.filter(email=email_lookup_key(email), email_bouncing_since__isnull=True).update(
+            email_bouncing_since=at
+        )
 
 
 def invitation_url(person: User) -> str:

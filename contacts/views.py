@@ -167,7 +167,8 @@ def dashboard_cards(organizations, user) -> list[dict]:
         {
             "organization": organization,
             "my_roles": [r.get_role_display() for r in organization.roles.all() if r.person_id == user.pk],
-            "vacancies": [row["vacancy"] for row in roster_rows(organization) if row["vacancy"]],
+            "needed": [row["vacancy"] for row in roster_rows(organization) if row["vacancy"] and row["needed"]],
+            "vacancies": [row["vacancy"] for row in roster_rows(organization) if row["vacancy"] and not row["needed"]],
         }
         for organization in organizations
     ]
@@ -192,6 +193,7 @@ def roster_rows(organization) -> list[dict]:
     the invoices and the directory actually do.
     """
     rows = []
+    missing = organization.missing_required_roles()
     for role in Role:
         holders = [r for r in organization.roles.all() if r.role == role]
         vacancy = ""
@@ -208,6 +210,7 @@ def roster_rows(organization) -> list[dict]:
                 "holders": holders,
                 "singular": role != Role.STAFF,
                 "vacancy": vacancy,
+                "needed": role in missing,
             }
         )
     return rows

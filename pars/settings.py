@@ -211,6 +211,9 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="PARS contacts <no-reply@cmadocs.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Bounce reports: Postmark's tracking webhook at /anymail/postmark/tracking/, authenticated by basic auth
+# with this "user:password" (set the same in Postmark's webhook URL). Unset: the webhook is not served.
+ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="cme@cmadocs.org")
 # The accreditor whose site this is: its name in the header, page titles and emails.
 ACCREDITOR_NAME = env("ACCREDITOR_NAME", default="California Medical Association")
@@ -240,6 +243,8 @@ HEALTHZ_EMAIL_MAX_AGE_SECONDS = env.int("HEALTHZ_EMAIL_MAX_AGE_SECONDS", default
 
 CONTACTS_CONFIRM_PERIOD_DAYS = env.int("CONTACTS_CONFIRM_PERIOD_DAYS", default=365)
 CONTACTS_REMINDER_INTERVAL_DAYS = env.int("CONTACTS_REMINDER_INTERVAL_DAYS", default=30)
+# Roles every organization must fill besides the Primary Contact; "complete" needs them and a current confirmation.
+CONTACTS_REQUIRED_ROLES = env.list("CONTACTS_REQUIRED_ROLES", default=["billing", "ceo"])
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 

@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-used-anywhere-else-0123456789")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("EMAIL_URL", "consolemail://")
+os.environ.setdefault("ANYMAIL_WEBHOOK_SECRET", "bounce-user:bounce-test-secret")
 
 from pars.settings import *  # noqa: F403
 

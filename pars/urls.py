@@ -1,3 +1,4 @@
+from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -15,6 +16,17 @@ urlpatterns = [
     path("", include("contacts.urls")),
 ]
 
+# The mail provider's bounce reports (Postmark's format, only), and only with a secret: anymail would
+# accept unauthenticated ones.
+if settings.ANYMAIL["WEBHOOK_SECRET"]:
+    urlpatterns.insert(
+        0,
+        path(
+            "anymail/postmark/tracking/",
+            PostmarkTrackingWebhookView.as_view(),
+            name="postmark_tracking_webhook",
+        ),
+    )
 if settings.PARS_BENCH_VIEWS:
     urlpatterns += [
         path("bench/bare", bench.bare, name="bench_bare"),

@@ -55,7 +55,15 @@ def test_list_shows_email_name_credentials_staff_and_whether_a_password_is_set(c
     assert "jane.doe@sutter.example" in html and "MD, MPH" in html
     headers = [str(header["text"]).lower() for header in response.context["result_headers"]]
     headers = [header for header in headers if "action-toggle" not in header]
-    assert headers == ["email address", "first name", "last name", "credentials", "cme staff", "has set password"]
+    assert headers == [
+        "email address",
+        "first name",
+        "last name",
+        "credentials",
+        "cme staff",
+        "has set password",
+        "email bounces",
+    ]
     response = client.get(CHANGELIST, {"has_set_password": "no"})
     assert listed(response) == ["invited@example.org"]
 

@@ -9,10 +9,11 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts import services
 from contacts.history import history_page
-from contacts.management.commands.seed_demo import DEMO_PASSWORD, NEEDS_DEBUG, PEOPLE
+from contacts.management.commands.seed_demo import DEMO_PASSWORD, NEEDS_DEBUG, PAST_CONFIRMATIONS, PEOPLE
 from contacts.models import ContactRole, EmailLog, Organization, Role
 from pars.testing import run_email_worker
 
@@ -45,8 +46,9 @@ def test_first_run_sends_and_logs_the_invitations_of_invited_contacts(seed, mail
     from contacts.models import EmailLog
 
     seed()
-    logged = sorted(EmailLog.objects.filter(kind=EmailLog.Kind.INVITATION).values_list("to_email", flat=True))
-    assert logged and sorted(message.to[0] for message in run_email_worker()) == logged
+    invited = EmailLog.objects.filter(kind=EmailLog.Kind.INVITATION).values_list("to_email", flat=True)
+    logged = sorted(EmailLog.objects.values_list("to_email", flat=True))  # invitations and role notices
+    assert invited and sorted(message.to[0] for message in run_email_worker()) == logged
 
 
 def test_second_run_changes_nothing_and_sends_nothing(seed, mailoutbox):
@@ -260,6 +262,34 @@ def test_a_backdated_confirmation_comes_after_the_creation_in_history(seed):
     pacific_heights = Organization.objects.get(provider_id="CA00214")
     entries = full_history(pacific_heights)
     confirmed = [entry for entry in entries if entry["action"] == "confirmed the contacts are current"]
-    assert len(confirmed) == 1
+    assert len(confirmed) == 1 + len(PAST_CONFIRMATIONS["CA00214"])  # this year's and the earlier years'
     assert confirmed[0]["when"] == pacific_heights.contacts_confirmed_at
-    assert entries[-1]["action"] == CREATED and entries[-1]["when"] < confirmed[0]["when"]
+    assert entries[-1]["action"] == CREATED and entries[-1]["when"] < confirmed[-1]["when"]
+
+
+def test_demo_shows_a_new_primary_a_bouncing_billing_address_a_missing_required_role_and_three_years(seed):
+    from contacts.models import Confirmation
+    from contacts.reporting import report
+
+    seed()
+    not_welcomed = Organization.objects.primary_not_welcomed()
+    assert [organization.provider_id for organization in not_welcomed] == ["CA00518"]
+    assert Organization.objects.get(provider_id="CA00518").primary_contact.email == PEOPLE["nadia"]["email"]
+    svms = Organization.objects.with_roster().get(provider_id="CA00101")
+    assert svms.holder(Role.BILLING).email_bouncing_since is not None
+    assert svms.invoice_recipient().reason == "Billing Contact's email bounces"
+    assert "CA00214" in {organization.provider_id for organization in Organization.objects.missing_required()}
+    this_year = report(timezone.localdate().year)
+    years = {confirmation.confirmed_at.year for confirmation in Confirmation.objects.all()}
+    assert len(years) >= 3
+    assert all(share.total == 6 for share in this_year.shares)
+    assert any(share.complete for share in this_year.shares)
+
+
+def test_second_run_adds_no_confirmation_and_no_second_hand_over(seed):
+    from contacts.models import Confirmation
+
+    seed()
+    counts = (Confirmation.objects.count(), EmailLog.objects.count())
+    seed()
+    assert (Confirmation.objects.count(), EmailLog.objects.count()) == counts

@@ -68,6 +68,10 @@ PEOPLE = {
                   job_title="Chief Executive Officer", phone="(916) 555-0101", password=False),
     "tom": dict(email="tom.nguyen@svms.example.org", first_name="Tom", last_name="Nguyen", credentials="",
                 job_title="Education Assistant", phone="(916) 555-0148", password=False),
+    "omar": dict(email="omar.siddiqui@ivrmc.example.org", first_name="Omar", last_name="Siddiqui", credentials="",
+                 job_title="Accounts Payable Lead", phone="(951) 555-0187", password=False),
+    "nadia": dict(email="nadia.haddad@cvfpa.example.org", first_name="Nadia", last_name="Haddad", credentials="MD",
+                  job_title="Medical Education Director", phone="(559) 555-0129", password=True),
     "grace": dict(email="grace.lee@cich.example.org", first_name="Grace", last_name="Lee", credentials="",
                   job_title="Medical Staff Coordinator", phone="(805) 555-0163", password=False),
 }  # fmt: skip
@@ -79,7 +83,8 @@ def _years_ago(years: int) -> date:
 
 
 # Each provider: its details, its primary, the other roles (role, person) and when its
-# contacts were last confirmed (days ago; None: never).
+# contacts were last confirmed (days ago; None: never). Confirmations of the two reporting
+# years before come from PAST_CONFIRMATIONS, so the Reporting-year charts have a shape.
 ORGANIZATIONS = [
     {
         "fields": dict(
@@ -128,7 +133,7 @@ ORGANIZATIONS = [
         ),
         "term_years": 1,
         "primary": "sofia",
-        "roles": [(Role.WEBSITE, "sofia"), (Role.BILLING, "robert"), (Role.STAFF, "james")],
+        "roles": [(Role.WEBSITE, "sofia"), (Role.BILLING, "omar"), (Role.STAFF, "james")],
         "confirmed_days_ago": 200,
         "confirmed_by": "sofia",
     },
@@ -143,6 +148,8 @@ ORGANIZATIONS = [
         "roles": [(Role.CEO, "linda"), (Role.STAFF, "maria"), (Role.TECHNICAL, "ben")],
         "confirmed_days_ago": 30,
         "confirmed_by": "ben",
+        # Ben handed the primary role to Nadia: a new primary CME staff have not welcomed yet.
+        "handover_to": "nadia",
     },
     {
         "fields": dict(
@@ -158,6 +165,18 @@ ORGANIZATIONS = [
         "confirmed_by": "anika",
     },
 ]  # fmt: skip
+
+
+# Days before the latest confirmation that each organization confirmed in earlier years (ignored when never).
+PAST_CONFIRMATIONS = {
+    "CA00101": [730, 370],
+    "CA00214": [380],
+    "CA00452": [720, 355],
+    "CA00518": [700, 340],
+    "CA00603": [365],
+}
+# The billing address that bounces (robert's), reported this many days ago.
+BOUNCING = ("robert", 5)
 
 
 def _user_create(email, password_hash, **fields):
@@ -244,9 +263,23 @@ class Command(BaseCommand):
         created["organizations with their rosters"] += 1
         for role, key in spec["roles"]:
             self._role(organization, role, people, key, editor)
-        self._backdate_creation(organization, since=seeding_started, days_ago=spec["confirmed_days_ago"])
-        if spec["confirmed_days_ago"] is not None:
-            self._confirm(organization, people[spec["confirmed_by"]], spec["confirmed_days_ago"])
+        days_ago = spec["confirmed_days_ago"]
+        self._backdate_creation(
+            organization,
+            since=seeding_started,
+            days_ago=max([days_ago or 0, *PAST_CONFIRMATIONS.get(fields["provider_id"], [])]) + (days_ago or 0),
+        )
+        if days_ago is not None:
+            for earlier in PAST_CONFIRMATIONS.get(fields["provider_id"], []):
+                self._confirm(organization, people[spec["confirmed_by"]], days_ago + earlier)
+            self._confirm(organization, people[spec["confirmed_by"]], days_ago)
+        if spec.get("handover_to"):
+            services.primary_contact_transfer(
+                organization=organization, to=people[spec["handover_to"]], keep_previous_as_staff=False, by=editor
+            )
+        key, bounced_days_ago = BOUNCING
+        if key in {holder for _role, holder in spec["roles"]} and people[key] is not None:
+            services.email_bounce_record(email=people[key].email, at=timezone.now() - timedelta(days=bounced_days_ago))
 
     @staticmethod
     def _backdate_creation(organization, *, since, days_ago):
@@ -277,14 +310,8 @@ class Command(BaseCommand):
         people[key] = person
 
     def _confirm(self, organization, person, days_ago):
-        if days_ago == 0:
-            services.contacts_confirm(organization=organization, by=person)
-            return
-        moment = timezone.now() - timedelta(days=days_ago)
-        organization._history_date = moment  # the history shows the confirmation when it happened
-        services.organization_update(
-            organization=organization, by=person, contacts_confirmed_at=moment, contacts_confirmed_by=person
-        )
+        moment = None if days_ago == 0 else timezone.now() - timedelta(days=days_ago)
+        services.contacts_confirm(organization=organization, by=person, at=moment)
 
     def _print_sign_in_details(self):
         emails = [email for email, *_ in STAFF] + [p["email"] for p in PEOPLE.values()]
