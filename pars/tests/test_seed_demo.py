@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from contacts import services
 from contacts.history import history_page
-from contacts.management.commands.seed_demo import DEMO_PASSWORD, NEEDS_DEBUG, PAST_CONFIRMATIONS, PEOPLE
 from contacts.models import ContactRole, EmailLog, Organization, Role
+from pars.management.commands.seed_demo import DEMO_PASSWORD, NEEDS_DEBUG, PAST_CONFIRMATIONS, PEOPLE
 from pars.testing import run_email_worker
 
 pytestmark = pytest.mark.django_db

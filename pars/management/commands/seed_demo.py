@@ -1,7 +1,9 @@
 """Demo data: a few California CME providers, their contacts, and CME staff to sign in as.
 
-Every roster write goes through contacts.services, like any other caller. Running
-it again changes nothing and prints the sign-in details again.
+Every roster write goes through contacts.services and every sign-in setting through
+accounts.services, like any other caller. It belongs to the project, not to either
+app: contacts never imports accounts. Running it again changes nothing and prints
+the sign-in details again.
 """
 
 import textwrap
