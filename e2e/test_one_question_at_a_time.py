@@ -139,7 +139,9 @@ def test_replace_with_someone_new(page, assert_accessible, organization):
     page.get_by_role("button", name="Replace").click()
     page.wait_for_url(re.compile(re.escape(profile_path(organization)) + "$"))
     assert organization.holder(Role.BILLING).email == "bill@example.org"
-    assert not EmailLog.objects.filter(to_email="bill@example.org").exists()  # Billing: not invited
+    sent = set(EmailLog.objects.filter(to_email="bill@example.org").values_list("kind", flat=True))
+    # A Billing Contact is not invited (they never sign in), but is told of the role (issue 16).
+    assert sent == {EmailLog.Kind.ROLE_ADDED}
 
 
 def test_admin_reminder_goes_through_its_confirmation_page(page, assert_accessible):
