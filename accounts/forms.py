@@ -56,7 +56,7 @@ class SignInForm(AuthenticationForm):
     def get_invalid_login_error(self):
         """INVALID_LOGIN, but NO_ACCESS for a person whose password is right and who has no access any more."""
         email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
-        person = User.objects.filter(email__iexact=(email or "").strip()).first() if email and password else None
+        person = User.objects.filter(email=email_lookup_key(email)).first() if email and password else None
         if person is not None and person.is_active and person.check_password(password):
             return forms.ValidationError(NO_ACCESS.format(support=settings.SUPPORT_EMAIL), code="no_access")
         return super().get_invalid_login_error()

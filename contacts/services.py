@@ -376,7 +376,7 @@ def contact_add_preview(*, organization: Organization, email: str, role: str) ->
     already holds it, or it is a singular role someone else holds).
     """
     _check_role(role)
-    person = User.objects.filter(email__iexact=(email or "").strip()).first()
+    person = User.objects.filter(email=email_lookup_key(email or "")).first()
     conflict = _conflict(organization, person, role)
     if conflict:
         raise ValidationError(conflict)

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils.html import escape
 
+from accounts.forms import NO_ACCESS
 from accounts.tests.factories import PASSWORD, UserFactory
 from contacts import services
 from contacts.models import EmailLog, Role
@@ -126,3 +127,17 @@ def test_admin_organization_search_finds_a_contacts_address_from_any_spelling(cl
     client.force_login(cme_staff(EDITORS))
     response = client.get(reverse("admin:contacts_organization_changelist"), {"q": "S\u0131SSI@example.org"})
     assert list(response.context["cl"].result_list) == [organization]
+
+
+def test_the_check_step_recognises_a_dotless_i_spelling_of_a_known_email(client, primary):
+    UserFactory(email="david.chen@example.org", first_name="David", last_name="Chen")
+    preview = services.contact_add_preview(organization=primary, email="dav\u0131d.chen@example.org", role=Role.STAFF)
+    assert preview.person is not None and preview.person.email == "david.chen@example.org"
+
+
+def test_a_former_contact_is_told_they_have_no_access_in_any_spelling_of_their_address(client):
+    former = UserFactory(email="sissi@example.org")
+    role = services.role_assign(organization=OrganizationFactory(), person=former, role=Role.STAFF, by=None)
+    services.role_remove(contact_role=role.contact_role, by=None)
+    response = sign_in(client, "S\u0131ssi@Example.org")
+    assert escape(NO_ACCESS.format(support=settings.SUPPORT_EMAIL)) in response.content.decode()
