@@ -15,6 +15,7 @@ from contacts.models import EmailChange, EmailLog, Role
 from contacts.tests.factories import InvitedUserFactory, OrganizationFactory
 from contacts.tests.test_admin_groups import EDITORS, cme_staff
 from contacts.tests.test_email_change import CONFIRM_LINK, INVITATION_LINK
+from contacts.tests.test_views_history_people import entries
 from contacts.views import INVITATION_QUEUED_AGAIN, PERSON_SAVED
 from pars.testing import run_email_worker
 
@@ -296,3 +297,11 @@ def test_admin_change_costs_a_fixed_number_of_queries(client, jane, django_asser
     data = {"email": "jane@admin.example", "first_name": "Jane", "last_name": "Doe"}
     with django_assert_max_num_queries(40):
         assert client.post(url, data).status_code == 302
+
+
+def test_the_organizations_history_tab_names_the_editor_who_changed_an_address(client, organization, ivy):
+    editor = cme_staff(EDITORS)
+    services.person_email_correct(person=ivy, email="ivy@right.example", by=editor)
+    client.force_login(organization.primary_contact)
+    [latest, *_] = entries(client.get(reverse("contacts:history", args=[organization.pk])).content.decode())
+    assert latest.startswith(f"{editor} ") and "“ivy@typo.example” to “ivy@right.example”" in latest
