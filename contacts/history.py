@@ -13,8 +13,8 @@ from datetime import datetime
 from operator import itemgetter
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When, Window
-from django.db.models.functions import Lag
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Window
+from django.db.models.functions import Lag, RowNumber
 
 from contacts.models import ContactRole, Organization, Role
 
@@ -105,19 +105,26 @@ def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], st
     organization's business. Their earliest record stands in for a moment before
     their history began.
 
-    One small query whatever the number of moments: the records of the few people
-    the page names up to its newest moment (and each one's earliest, for a person
-    whose history began later), then one pass per person in Python.
+    One small query whatever the depth of their histories: the records of the
+    people the page names between its oldest and newest moments, plus each one's
+    last record before the page and earliest record (for a person whose history
+    began later), then one pass per person in Python.
     """
     if not moments:
         return {}
     people = {person_id for person_id, _ in moments}
-    earliest = HistoricalUser.objects.filter(id=OuterRef("id")).order_by("history_date", "history_id")
+    oldest, newest = min(moment for _, moment in moments), max(moment for _, moment in moments)
+    theirs = HistoricalUser.objects.filter(id__in=people)
+
+    def first_of_each(records, *order):
+        ranked = records.annotate(rank=Window(RowNumber(), partition_by=[F("id")], order_by=list(order)))
+        return ranked.filter(rank=1).values("history_id")
+
     rows = (
-        HistoricalUser.objects.filter(id__in=people)
-        .filter(
-            Q(history_date__lte=max(moment for _, moment in moments))
-            | Q(history_id=Subquery(earliest.values("history_id")[:1]))
+        theirs.filter(
+            Q(history_date__gt=oldest, history_date__lte=newest)
+            | Q(history_id__in=first_of_each(theirs.filter(history_date__lte=oldest), "-history_date", "-history_id"))
+            | Q(history_id__in=first_of_each(theirs, "history_date", "history_id"))
         )
         .order_by("id", "history_date", "history_id")
         .values_list("id", "history_date", "first_name", "last_name", "email")
@@ -187,15 +194,16 @@ def _person_entries(records) -> list[dict]:
 def _person_records(organization, limit: int, older: Q):
     """The newest `limit` changes of detail made to people while they held a role at the organization.
 
-    Each record carries previous_<field> (by a window over the person's whole
-    history, so the first change after joining is compared with the details they
-    joined with). "Held a role at the moment of the change" is: some role row here
-    whose latest record at that moment names them and is not a removal.
+    Each record carries previous_<field>: the details of the same person's record
+    just before it (by history_id), so the first change after joining is compared
+    with the details they joined with. "Held a role at the moment of the change"
+    is: some role row here whose latest record at that moment names them and is
+    not a removal.
 
-    The window must see every record of each person, so the only plain filter is
-    "ever on this roster"; whether a record is a change, and made while on the
-    roster, is one CASE over the window's results, which Django applies after the
-    window is computed (filtering against a window function).
+    Every condition is a correlated lookup of the one record in question (an index
+    on (id, history_id) finds its predecessor), so the database walks the people's
+    records newest first and stops after `limit`: the cost is one page's, whatever
+    the depth of the history.
     """
     roster_records = HistoricalContactRole.objects.filter(organization_id=organization.pk)
     held_a_role_then = Exists(
@@ -211,25 +219,20 @@ def _person_records(organization, limit: int, older: Q):
             )
         )
     )
-    in_order = {"partition_by": [F("id")], "order_by": [F("history_id").asc()]}
-    previous = {f"previous_{name}": Window(Lag(name), **in_order) for name in PERSON_HISTORY_FIELDS}
+    predecessor = HistoricalUser.objects.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id")).order_by(
+        "-history_id"
+    )
+    previous = {f"previous_{name}": Subquery(predecessor.values(name)[:1]) for name in PERSON_HISTORY_FIELDS}
     changed = Q()
     for name in PERSON_HISTORY_FIELDS:
         changed |= ~Q(**{name: F(f"previous_{name}")})
     return (
-        HistoricalUser.objects.filter(id__in=roster_records.values("person_id"))
+        HistoricalUser.objects.filter(older, id__in=roster_records.values("person_id"), history_type="~")
         .select_related("history_user")
-        .annotate(previous_history_id=Window(Lag("history_id"), **in_order), **previous)
-        .alias(
-            shown=Case(
-                When(
-                    Q(history_type="~", previous_history_id__isnull=False) & changed & older & held_a_role_then,
-                    then=True,
-                ),
-                default=Value(False),
-            )
-        )
-        .filter(shown=True)
+        .annotate(**previous)
+        .filter(previous_email__isnull=False)
+        .filter(changed)
+        .filter(held_a_role_then)
         .order_by("-history_date", "-history_id")[:limit]
     )
 
@@ -276,6 +279,22 @@ def _older(before: Cursor | None, stream: int) -> Q:
     return before.older(stream) if before else Q()
 
 
+def _newer_than_the_full_streams(organization_entries: list, role_records: list, wanted: int) -> Q:
+    """The people's records that can still make the page, given the two streams read before them.
+
+    A stream that gave all `wanted` of its entries fills the page by itself down to
+    its last one: a change to a person's details at or before that moment (entries
+    of one moment show the people's last) cannot be among the page's `wanted`
+    newest. The people's records are the costly stream, so it reads only the span
+    the page can still reach.
+    """
+    reached = [found[wanted - 1] for found in (organization_entries, role_records) if len(found) >= wanted]
+    if not reached:
+        return Q()
+    moments = [found["when"] if isinstance(found, dict) else found.history_date for found in reached]
+    return Q(history_date__gt=max(moments))
+
+
 def history_page(
     organization, *, page: int, per_page: int, before: Cursor | None = None
 ) -> tuple[list[dict], Cursor | None]:
@@ -306,10 +325,16 @@ def history_page(
         )
         .order_by("-history_date", "-history_id")[:wanted]
     )
+    organization_entries = _organization_entries(organization_records)[:wanted]
+    people_records = _person_records(
+        organization,
+        wanted,
+        _older(before, PEOPLE) & _newer_than_the_full_streams(organization_entries, role_records, wanted),
+    )
     streams = {
-        ORGANIZATION: _organization_entries(organization_records)[:wanted],
+        ORGANIZATION: organization_entries,
         ROSTER: _role_entries(role_records),
-        PEOPLE: _person_entries(list(_person_records(organization, wanted, _older(before, PEOPLE)))),
+        PEOPLE: _person_entries(list(people_records)),
     }
     entries = [entry | {"stream": stream} for stream, found in streams.items() for entry in found]
     entries.sort(key=lambda entry: (entry["when"], -entry["stream"], entry["history_id"]), reverse=True)

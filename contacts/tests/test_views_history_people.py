@@ -1,14 +1,18 @@
 """The History tab shows changes to the details of the people on the roster, only while they were on it."""
 
 import re
+from contextlib import nullcontext
+from datetime import timedelta
 from html import unescape
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts import services
+from contacts.history import history_page
 from contacts.models import Role
 from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 from contacts.tests.test_views_history import HISTORY_QUERIES
@@ -324,3 +328,36 @@ def test_a_cursor_no_page_wrote_shows_the_newest_changes(client, organization, j
     response = client.get(reverse("contacts:history", args=[organization.pk]), {"before": before})
     assert response.status_code == 200
     assert "CME staff or the system created the organization." in entries(response.content.decode())
+
+
+@pytest.mark.parametrize(
+    ("same_moment", "assignments_per_change"),
+    [(False, 1), (True, 1), (False, 3)],
+    ids=["alternating", "one moment", "three assignments per change"],
+)
+def test_pages_past_a_full_roster_stream_still_show_every_change_to_the_people(
+    client, organization, jane, robert, same_moment, assignments_per_change
+):
+    """The roster alone fills the first pages: the people's changes between its entries still show, in order."""
+    later = timezone.now() + timedelta(days=1)  # after the fixtures joined the roster
+    expected = []
+    with time_machine.travel(later, tick=False) if same_moment else nullcontext():
+        for number in range(60):
+            person = UserFactory(first_name="Staff", last_name=f"Number{number}")
+            services.role_assign(organization=organization, person=person, role=Role.STAFF, by=jane)
+            expected.append(f"Jane Doe assigned Staff Number{number} as Staff.")
+            if number % assignments_per_change == 0:
+                change(robert, by=jane, phone=f"(916) 555-2{number:03d}")
+                before = f"(916) 555-2{number - assignments_per_change:03d}" if number else "(916) 555-0190"
+                expected.append(f"Jane Doe changed Robert Kim's phone from “{before}” to “(916) 555-2{number:03d}”.")
+    everything, _ = history_page(organization, page=1, per_page=1000)
+    client.force_login(jane)
+    walked = [line for page in walk_older(client, organization) for line in page]
+    by_number = [line for page in (1, 2, 3, 4, 5) for line in entries(history(client, organization, page))]
+    assert walked == by_number
+    assert len(walked) == len(everything) == len(expected) + 3
+    if same_moment:  # entries of one moment: the roster's, then the people's
+        roster, people = expected[0::2], expected[1::2]
+        assert walked[: len(expected)] == roster[::-1] + people[::-1]
+    else:
+        assert walked[: len(expected)] == expected[::-1]
