@@ -98,7 +98,9 @@ def _organization_entries(records) -> list[dict]:
     return entries
 
 
-def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], str]:
+def _names_then(
+    moments: set[tuple[int, object]], records: set[int]
+) -> tuple[dict[tuple[int, object], str], dict[int, dict]]:
     """For each (person id, moment), the person's name as their own history had it then, in one query.
 
     Not their name today: a former contact's later renaming is none of this
@@ -108,39 +110,49 @@ def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], st
     One small query whatever the depth of their histories: the records of the
     people the page names between its oldest and newest moments, plus each one's
     last record before the page and earliest record (for a person whose history
-    began later), then one pass per person in Python.
+    began later), then one pass per person in Python. The same query brings the
+    details of `records` (history ids: the records the page's changes of details
+    are compared with), returned by history id.
     """
-    if not moments:
-        return {}
+    wanted = Q(history_id__in=records)
     people = {person_id for person_id, _ in moments}
-    oldest, newest = min(moment for _, moment in moments), max(moment for _, moment in moments)
-    theirs = HistoricalUser.objects.filter(id__in=people)
+    if people:
+        oldest, newest = min(moment for _, moment in moments), max(moment for _, moment in moments)
+        theirs = HistoricalUser.objects.filter(id__in=people)
 
-    def first_of_each(records, *order):
-        ranked = records.annotate(rank=Window(RowNumber(), partition_by=[F("id")], order_by=list(order)))
-        return ranked.filter(rank=1).values("history_id")
+        def first_of_each(found, *order):
+            ranked = found.annotate(rank=Window(RowNumber(), partition_by=[F("id")], order_by=list(order)))
+            return ranked.filter(rank=1).values("history_id")
 
-    rows = (
-        theirs.filter(
-            Q(history_date__gt=oldest, history_date__lte=newest)
+        wanted |= (
+            Q(id__in=people, history_date__gt=oldest, history_date__lte=newest)
             | Q(history_id__in=first_of_each(theirs.filter(history_date__lte=oldest), "-history_date", "-history_id"))
             | Q(history_id__in=first_of_each(theirs, "history_date", "history_id"))
         )
+    if not (people or records):
+        return {}, {}
+    rows = (
+        HistoricalUser.objects.filter(wanted)
         .order_by("id", "history_date", "history_id")
-        .values_list("id", "history_date", "first_name", "last_name", "email")
+        .values("id", "history_date", "history_id", *PERSON_HISTORY_FIELDS)
     )
-    records: dict[int, list[tuple]] = {}
-    for person_id, *record in rows:
-        records.setdefault(person_id, []).append(record)
+    by_person: dict[int, list[dict]] = {}
+    details = {}
+    for row in rows:
+        by_person.setdefault(row["id"], []).append(row)
+        details[row["history_id"]] = row
     names = {}
     for person_id, moment in moments:
-        history = records.get(person_id)
+        history = by_person.get(person_id)
         if history:
             # The last record at or before the moment, else the earliest.
-            index = bisect_right(history, moment, key=itemgetter(0))
-            _, first_name, last_name, email = history[max(index - 1, 0)]
-            names[person_id, moment] = f"{first_name} {last_name}".strip() or email
-    return names
+            index = bisect_right(history, moment, key=itemgetter("history_date"))
+            names[person_id, moment] = _name(history[max(index - 1, 0)])
+    return names, details
+
+
+def _name(details: dict) -> str:
+    return f"{details['first_name']} {details['last_name']}".strip() or details["email"]
 
 
 def _role_entries(records) -> list[dict]:
@@ -168,71 +180,66 @@ def _role_entries(records) -> list[dict]:
     return entries
 
 
-def _person_entries(records) -> list[dict]:
-    """A person's records annotated with previous_<field>: their details just before the change."""
-    entries = []
-    for record in records:
-        previous = {name: getattr(record, f"previous_{name}") for name in PERSON_HISTORY_FIELDS}
-        # Named as the organization knew them when the change was made.
-        name = f"{previous['first_name']} {previous['last_name']}".strip() or previous["email"]
-        whose = "their" if record.history_user_id == record.id else f"{name}'s"
-        changes = [
-            _change(User._meta.get_field(field), previous[field], getattr(record, field))
-            for field in PERSON_HISTORY_FIELDS
-            if getattr(record, field) != previous[field]
-        ]
-        entry = _entry(record)
-        if len(changes) == 1:
-            entry["action"] = f"changed {whose} {changes[0]}"
-        else:
-            entry["action"] = f"changed {whose} details"
-            entry["changes"] = [f"changed {change}" for change in changes]
-        entries.append(entry)
-    return entries
+def _person_entry(entry: dict, previous: dict) -> None:
+    """Word a change of a person's details, compared with `previous`: their details just before it."""
+    record = entry.pop("record")
+    # Named as the organization knew them when the change was made.
+    whose = "their" if record.history_user_id == record.id else f"{_name(previous)}'s"
+    changes = [
+        _change(User._meta.get_field(field), previous[field], getattr(record, field))
+        for field in PERSON_HISTORY_FIELDS
+        if getattr(record, field) != previous[field]
+    ]
+    if len(changes) == 1:
+        entry["action"] = f"changed {whose} {changes[0]}"
+    else:
+        entry["action"] = f"changed {whose} details"
+        entry["changes"] = [f"changed {change}" for change in changes]
 
 
 def _person_records(organization, limit: int, older: Q):
     """The newest `limit` changes of detail made to people while they held a role at the organization.
 
-    Each record carries previous_<field>: the details of the same person's record
-    just before it (by history_id), so the first change after joining is compared
-    with the details they joined with. "Held a role at the moment of the change"
-    is: some role row here whose latest record at that moment names them and is
-    not a removal.
+    A change is a record whose details differ from the same person's record just
+    before it (by history_id): its id is previous_history_id, so the first change
+    after joining is compared with the details they joined with, and the page reads
+    those details with the names (_names_then). "Held a role at the moment of the
+    change" is: some role row here whose latest record at that moment names them
+    and is not a removal.
 
-    Every condition is a correlated lookup of the one record in question (an index
-    on (id, history_id) finds its predecessor), so the database walks the people's
-    records newest first and stops after `limit`: the cost is one page's, whatever
-    the depth of the history.
+    Each condition is a lookup of the one record in question (the person's index
+    finds the record before it), never a window over a person's whole history; the
+    caller bounds how far back the records are read (_newer_than_the_full_streams).
     """
     roster_records = HistoricalContactRole.objects.filter(organization_id=organization.pk)
+    superseded_then = HistoricalContactRole.objects.filter(
+        id=OuterRef("id"), history_id__gt=OuterRef("history_id"), history_date__lte=OuterRef(OuterRef("history_date"))
+    )
     held_a_role_then = Exists(
-        roster_records.filter(person_id=OuterRef("id"), history_date__lte=OuterRef("history_date"))
-        .exclude(history_type="-")
-        .exclude(
-            Exists(
-                HistoricalContactRole.objects.filter(
-                    id=OuterRef("id"),
-                    history_id__gt=OuterRef("history_id"),
-                    history_date__lte=OuterRef(OuterRef("history_date")),
-                )
-            )
+        roster_records.filter(
+            ~Q(history_type="-"),
+            ~Exists(superseded_then),
+            person_id=OuterRef("id"),
+            history_date__lte=OuterRef("history_date"),
         )
     )
-    predecessor = HistoricalUser.objects.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id")).order_by(
-        "-history_id"
+    predecessor = HistoricalUser.objects.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id"))
+    unchanged = HistoricalUser.objects.filter(
+        history_id=OuterRef("previous_history_id"), **{name: OuterRef(name) for name in PERSON_HISTORY_FIELDS}
     )
-    previous = {f"previous_{name}": Subquery(predecessor.values(name)[:1]) for name in PERSON_HISTORY_FIELDS}
-    changed = Q()
-    for name in PERSON_HISTORY_FIELDS:
-        changed |= ~Q(**{name: F(f"previous_{name}")})
     return (
-        HistoricalUser.objects.filter(older, id__in=roster_records.values("person_id"), history_type="~")
+        HistoricalUser.objects.annotate(
+            previous_history_id=Subquery(predecessor.order_by("-history_id").values("history_id")[:1])
+        )
+        .filter(
+            older,
+            ~Exists(unchanged),
+            held_a_role_then,
+            id__in=roster_records.values("person_id"),
+            history_type="~",
+            previous_history_id__isnull=False,
+        )
         .select_related("history_user")
-        .annotate(**previous)
-        .filter(previous_email__isnull=False)
-        .filter(changed)
-        .filter(held_a_role_then)
         .order_by("-history_date", "-history_id")[:limit]
     )
 
@@ -334,16 +341,19 @@ def history_page(
     streams = {
         ORGANIZATION: organization_entries,
         ROSTER: _role_entries(role_records),
-        PEOPLE: _person_entries(list(people_records)),
+        PEOPLE: [_entry(record) | {"record": record} for record in people_records],
     }
     entries = [entry | {"stream": stream} for stream, found in streams.items() for entry in found]
     entries.sort(key=lambda entry: (entry["when"], -entry["stream"], entry["history_id"]), reverse=True)
     shown = entries[start : start + per_page]
-    names = _names_then(
+    names, details = _names_then(
         {(entry["actor_id"], entry["when"]) for entry in shown if entry["actor_id"]}
-        | {(person_id, entry["when"]) for entry in shown for person_id in entry.get("people", {}).values()}
+        | {(person_id, entry["when"]) for entry in shown for person_id in entry.get("people", {}).values()},
+        {entry["record"].previous_history_id for entry in shown if "record" in entry},
     )
     for entry in shown:
+        if "record" in entry:
+            _person_entry(entry, details[entry["record"].previous_history_id])
         entry["actor"] = names.get((entry["actor_id"], entry["when"]), entry["actor"])
         if "people" in entry:
             people = {key: names.get((pk, entry["when"]), "a former contact") for key, pk in entry["people"].items()}
