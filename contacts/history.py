@@ -197,7 +197,7 @@ def _person_entry(entry: dict, previous: dict) -> None:
         entry["changes"] = [f"changed {change}" for change in changes]
 
 
-def _person_records(organization, limit: int, older: Q):
+def _person_records(organization, limit: int, older: Q, *, newest_first: bool = True):
     """The newest `limit` changes of detail made to people while they held a role at the organization.
 
     A change is a record whose details differ from the same person's record just
@@ -240,7 +240,7 @@ def _person_records(organization, limit: int, older: Q):
             previous_history_id__isnull=False,
         )
         .select_related("history_user")
-        .order_by("-history_date", "-history_id")[:limit]
+        .order_by(*(["-history_date", "-history_id"] if newest_first else ["history_date", "history_id"]))[:limit]
     )
 
 
@@ -276,6 +276,19 @@ class Cursor:
             return Q(history_date__lte=self.when)
         return Q(history_date__lt=self.when) | Q(history_date=self.when, history_id__lt=self.history_id)
 
+    def newer(self, stream: int) -> Q:
+        """A stream's records before this cursor in the page's order (`?after=`: the way back to newer pages)."""
+        if stream < self.stream:
+            return Q(history_date__gte=self.when)
+        if stream > self.stream:
+            return Q(history_date__gt=self.when)
+        return Q(history_date__gt=self.when) | Q(history_date=self.when, history_id__gt=self.history_id)
+
+    @classmethod
+    def including(cls, when: datetime, stream: int, history_id: int) -> "Cursor":
+        """The cursor whose older page starts with this entry."""
+        return cls(when, stream, history_id + 1)
+
 
 # The order in which entries of one moment are shown; the ids that fit the records' integer column.
 ORGANIZATION, ROSTER, PEOPLE = STREAMS = (0, 1, 2)
@@ -300,6 +313,41 @@ def _newer_than_the_full_streams(organization_entries: list, role_records: list,
         return Q()
     moments = [found["when"] if isinstance(found, dict) else found.history_date for found in reached]
     return Q(history_date__gt=max(moments))
+
+
+def history_newer_start(organization, *, after: Cursor, per_page: int) -> Cursor | None:
+    """The `before` cursor of the page of the per_page entries just newer than `after`; None if that is the newest.
+
+    "Newer changes" goes back the way "Older changes" came, one page at a time,
+    without reading from the newest entry down: three small queries read each
+    stream's per_page + 1 entries nearest above `after` (moments and ids only),
+    and the page then is read as any older page is. Fewer than per_page + 1 newer
+    entries means the newest page holds them all.
+    """
+    ahead = per_page + 1
+    streams = {
+        ORGANIZATION: Organization.history.filter(after.newer(ORGANIZATION), id=organization.pk),
+        ROSTER: ContactRole.history.filter(after.newer(ROSTER), organization_id=organization.pk),
+    }
+    found = {
+        stream: list(records.order_by("history_date", "history_id").values_list("history_date", "history_id")[:ahead])
+        for stream, records in streams.items()
+    }
+    # As on an older page, a stream that gave all it was asked for bounds how far the people's are read
+    # (at one moment the people's entries come first, so that moment is still read).
+    reach = [records[-1][0] for records in found.values() if len(records) == ahead]
+    people = _person_records(
+        organization,
+        ahead,
+        after.newer(PEOPLE) & (Q(history_date__lte=min(reach)) if reach else Q()),
+        newest_first=False,
+    )
+    found[PEOPLE] = [(record.history_date, record.history_id) for record in people]
+    nearest = [(when, -stream, history_id, stream) for stream, records in found.items() for when, history_id in records]
+    if len(nearest) < ahead:
+        return None
+    when, _, history_id, stream = sorted(nearest)[per_page - 1]
+    return Cursor.including(when, stream, history_id)
 
 
 def history_page(

@@ -273,6 +273,30 @@ def walk_older(client, organization):
     return pages
 
 
+def newer_link(html):
+    """The href of "Newer changes", or None on the newest page."""
+    found = re.search(r'href="([^"]+)">Newer changes</a>', html)
+    return unescape(found[1]) if found else None
+
+
+def walk_newer(client, organization, url):
+    """Every page from `url` up to the newest, by following "Newer changes"."""
+    pages = []
+    while url:
+        html = client.get(url).content.decode()
+        pages.append(entries(html))
+        link = newer_link(html)
+        url = link and reverse("contacts:history", args=[organization.pk]) + link
+    return pages
+
+
+def oldest_page_url(client, organization):
+    url = reverse("contacts:history", args=[organization.pk])
+    while link := older_link(client.get(url).content.decode()):
+        url = reverse("contacts:history", args=[organization.pk]) + link
+    return url
+
+
 def make_history(organization, jane, robert, count=20):
     for number in range(count):
         services.organization_update(organization=organization, by=jane, phone=f"(916) 555-1{number:03d}")
@@ -361,3 +385,52 @@ def test_pages_past_a_full_roster_stream_still_show_every_change_to_the_people(
         assert walked[: len(expected)] == roster[::-1] + people[::-1]
     else:
         assert walked[: len(expected)] == expected[::-1]
+
+
+@pytest.mark.parametrize("same_moment", [False, True])
+def test_newer_changes_walks_back_up_the_same_pages_older_changes_walked_down(
+    client, organization, jane, robert, same_moment
+):
+    later = timezone.now() + timedelta(days=1)  # after the fixtures joined the roster
+    with time_machine.travel(later, tick=False) if same_moment else nullcontext():
+        make_history(organization, jane, robert, count=30)
+    client.force_login(jane)
+    down = walk_older(client, organization)
+    up = walk_newer(client, organization, oldest_page_url(client, organization))
+    assert len(down) == 4
+    assert up == down[::-1]
+
+
+def test_newer_changes_from_a_deep_page_takes_a_fixed_number_of_queries(
+    client, organization, jane, robert, django_assert_max_num_queries
+):
+    make_history(organization, jane, robert, count=30)
+    client.force_login(jane)
+    url = oldest_page_url(client, organization)
+    link = newer_link(client.get(url).content.decode())
+    with django_assert_max_num_queries(HISTORY_QUERIES + 3):  # the three streams' nearest newer entries
+        third = client.get(reverse("contacts:history", args=[organization.pk]) + link).content.decode()
+    assert "Page 3" in third and newer_link(third) and older_link(third)
+
+
+def test_newer_changes_after_new_changes_keeps_a_way_to_the_newest(client, organization, jane, robert):
+    """Changes made while someone reads an old page: going back up still reaches them."""
+    make_history(organization, jane, robert, count=30)
+    client.force_login(jane)
+    url = oldest_page_url(client, organization)
+    for number in range(30):
+        services.organization_update(organization=organization, by=jane, phone=f"(916) 555-3{number:03d}")
+    up = walk_newer(client, organization, url)
+    assert up[-1] == entries(history(client, organization, 1))  # up to the newest page, as it is now
+    assert "(916) 555-3029”" in up[-1][0]
+    newest_first = [line for page in walk_older(client, organization) for line in page]
+    assert {line for page in up for line in page} == set(newest_first)  # nothing skipped on the way
+
+
+@pytest.mark.parametrize("after", ["x", "2026-06-01T12:00:00,0,1", ",,", "2026-06-01T12:00:00+00:00,7,1"])
+def test_a_newer_cursor_no_page_wrote_shows_the_newest_changes(client, organization, jane, after):
+    client.force_login(jane)
+    response = client.get(reverse("contacts:history", args=[organization.pk]), {"after": after})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "CME staff or the system created the organization." in entries(html) and newer_link(html) is None
