@@ -255,39 +255,38 @@ def test_pages_of_the_three_streams_together_hold_every_change_once_newest_first
     assert "Older changes" not in history(client, organization, 3)
 
 
-def older_link(html):
-    """The href of "Older changes", or None on the oldest page."""
-    found = re.search(r'href="([^"]+)">Older changes</a>', html)
+def link_to(label, html):
+    """The href of the link labelled `label` ("Older changes", "Newer changes"), or None if the page has none."""
+    found = re.search(rf'href="([^"]+)">{label}</a>', html)
     return unescape(found[1]) if found else None
 
 
-def walk_older(client, organization):
-    """Every page from the newest, by following "Older changes" as a person would."""
-    url = reverse("contacts:history", args=[organization.pk])
-    pages = []
-    while url:
-        html = client.get(url).content.decode()
-        pages.append(entries(html))
-        link = older_link(html)
-        url = link and reverse("contacts:history", args=[organization.pk]) + link
-    return pages
+def older_link(html):
+    return link_to("Older changes", html)
 
 
 def newer_link(html):
-    """The href of "Newer changes", or None on the newest page."""
-    found = re.search(r'href="([^"]+)">Newer changes</a>', html)
-    return unescape(found[1]) if found else None
+    return link_to("Newer changes", html)
 
 
-def walk_newer(client, organization, url):
-    """Every page from `url` up to the newest, by following "Newer changes"."""
+def walk(client, organization, label, url=None):
+    """Every page from `url` (the newest page by default), following the link `label` as a person would."""
+    url = url or reverse("contacts:history", args=[organization.pk])
     pages = []
     while url:
         html = client.get(url).content.decode()
         pages.append(entries(html))
-        link = newer_link(html)
+        link = link_to(label, html)
         url = link and reverse("contacts:history", args=[organization.pk]) + link
     return pages
+
+
+def walk_older(client, organization):
+    return walk(client, organization, "Older changes")
+
+
+def walk_newer(client, organization, url):
+    return walk(client, organization, "Newer changes", url)
 
 
 def oldest_page_url(client, organization):
