@@ -14,7 +14,7 @@ from operator import itemgetter
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Q, Subquery, Window
-from django.db.models.functions import Lag, RowNumber
+from django.db.models.functions import RowNumber
 
 from contacts.models import ContactRole, Organization, Role
 
@@ -315,6 +315,14 @@ def _newer_than_the_full_streams(organization_entries: list, role_records: list,
     return Q(history_date__gt=max(moments))
 
 
+# The role row's record just before a roster record: who held the role before it (read for the page's rows only).
+_previous_holder = HistoricalContactRole.objects.filter(
+    Q(history_date__lt=OuterRef("history_date"))
+    | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id")),
+    id=OuterRef("id"),
+).order_by("-history_date", "-history_id")
+
+
 def history_newer_start(organization, *, after: Cursor, per_page: int) -> Cursor | None:
     """The `before` cursor of the page of the per_page entries just newer than `after`; None if that is the newest.
 
@@ -356,8 +364,8 @@ def history_page(
     """One page of the organization's history and the cursor of the next older page, if any.
 
     Four queries whatever the page, the roster or the history: the organization's
-    records, the roster's records (each with its previous holder, by a window
-    function), the changes to the people's details, and the names then of the
+    records, the roster's records (each with its previous holder, read for
+    those rows only), the changes to the people's details, and the names then of the
     people the page names. With a cursor (`before`, the last entry of the newer
     page) each stream gives its per_page + 1 entries after it; without one, its
     newest page * per_page + 1: enough to fill the page and to know whether an
@@ -373,11 +381,7 @@ def history_page(
     role_records = list(
         ContactRole.history.filter(_older(before, ROSTER), organization_id=organization.pk)
         .select_related("history_user")
-        .annotate(
-            previous_person_id=Window(
-                Lag("person_id"), partition_by=[F("id")], order_by=[F("history_date").asc(), F("history_id").asc()]
-            )
-        )
+        .annotate(previous_person_id=Subquery(_previous_holder.values("person_id")[:1]))
         .order_by("-history_date", "-history_id")[:wanted]
     )
     organization_entries = _organization_entries(organization_records)[:wanted]
