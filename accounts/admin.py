@@ -4,6 +4,8 @@ from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -13,11 +15,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
 from contacts import services
+from contacts.forms import EmailOfNobodyElseMixin
 from contacts.models import ACCESS_ROLES, ContactRole, EmailLog
 from pars import addresses
 from pars.addresses import EmailAddressField
 from pars.admin import IdsChoiceField, StaffModelAdmin
-from pars.concurrency import ConcurrentEditFormMixin, changes_save
+from pars.concurrency import ConcurrentEditFormMixin
 
 User = get_user_model()
 
@@ -27,6 +30,7 @@ PERMISSION_FIELDS = ("is_active", "is_staff", "is_superuser", "groups", "user_pe
 INVITATIONS_QUEUED = "Invitation queued for {people}; it will be sent within a minute (the email log shows when)."
 INVITATIONS_SUPPRESSED = "Not sent to {people}: {reason}"
 NOT_INVITED = "Not invited, as they hold no role that lets them sign in: {people}."
+PERSON_NOT_SAVED = "Nothing was saved: {error} Check the person and try again."
 TWO_FACTOR_RESET_DONE = (
     "Two-factor sign-in reset for {people}: signed out everywhere, they set it up again at their next sign-in."
 )
@@ -47,8 +51,11 @@ class UserCreationForm(auth_forms.AdminUserCreationForm):
         field_classes = {"email": EmailAddressField}
 
 
-class UserChangeForm(ConcurrentEditFormMixin, auth_forms.UserChangeForm):
-    """Only the fields the editor changed are saved, and a real conflict is shown (pars.concurrency)."""
+class UserChangeForm(EmailOfNobodyElseMixin, ConcurrentEditFormMixin, auth_forms.UserChangeForm):
+    """Only the fields the editor changed are saved, and a real conflict is shown (pars.concurrency).
+
+    A new email address takes effect at once (contacts.services.person_email_correct).
+    """
 
     class Meta:
         model = User
@@ -178,10 +185,20 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             return super().save_model(request, obj, form, change)
-        changes_save(
-            instance=obj, changes=form.changes(), baseline=form.baseline(), since=form.opened_at(), by=request.user
+        # A new address is corrected at once, logged in the person's history as changed by this editor.
+        services.person_staff_update(
+            person=obj, by=request.user, baseline=form.baseline(), since=form.opened_at(), **form.changes()
         )
         return None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            # The service refused what the form allowed a moment earlier (the address was taken
+            # meanwhile, or a field changed under a conflict): the save is rolled back; say so.
+            self.message_user(request, PERSON_NOT_SAVED.format(error=" ".join(error.messages)), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def get_search_results(self, request, queryset, search_term):
         # An address is searched by its canonical form, the one stored: "Jane@Example.ORG" finds jane@example.org.

@@ -6,7 +6,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.backends import EmailBackend
+from contacts import services
 from contacts.emails import absolute_url, email_send
+from contacts.forms import EmailOfNobodyElseMixin
 from contacts.models import EmailLog
 from pars.addresses import EmailAddressField, email_lookup_key
 from pars.concurrency import ConcurrentEditFormMixin
@@ -23,7 +25,7 @@ NO_ACCESS = (
     "Your password is right, but this email address has no access to any organization at the moment. "
     "If you should have access, ask your organization's Primary Contact to add you, or email CME staff at {support}."
 )
-EMAIL_TAKEN = "Another person already uses this email address."
+EMAIL_TAKEN = services.EMAIL_TAKEN
 CURRENT_PASSWORD_NEEDED = "Enter your current password to change your email address."
 CURRENT_PASSWORD_WRONG = "That is not your current password."
 # The rules of AUTH_PASSWORD_VALIDATORS in one sentence, instead of Django's list.
@@ -124,7 +126,7 @@ class LoggedPasswordResetForm(PasswordResetForm):
         )
 
 
-class ProfileForm(ConcurrentEditFormMixin, ClearMessagesMixin, forms.ModelForm):
+class ProfileForm(EmailOfNobodyElseMixin, ConcurrentEditFormMixin, ClearMessagesMixin, forms.ModelForm):
     """A person's own details; a new email address needs the current password."""
 
     required_messages = {
@@ -159,12 +161,6 @@ class ProfileForm(ConcurrentEditFormMixin, ClearMessagesMixin, forms.ModelForm):
         # person editing their own profile gives their name.
         self.fields["first_name"].required = True
         self.fields["last_name"].required = True
-
-    def clean_email(self):
-        email = self.cleaned_data["email"]
-        if User.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(EMAIL_TAKEN)
-        return email
 
     def email_changed(self) -> bool:
         email = self.cleaned_data.get("email")

@@ -20,6 +20,7 @@ urlpatterns = [
     path("password/reset/complete/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("invitation/<uidb64>/<token>/", views.InvitationView.as_view(), name="invitation"),
     path("profile/", views.ProfileUpdateView.as_view(), name="profile"),
+    path("email/confirm/<str:token>/", views.EmailConfirmView.as_view(), name="email_confirm"),
     path("profile/sign-out-elsewhere/", security_views.SignOutOtherSessionsView.as_view(), name="sign_out_elsewhere"),
     path("two-factor/", security_views.TwoFactorVerifyView.as_view(), name="two_factor_verify"),
     path("two-factor/set-up/", security_views.TwoFactorSetupView.as_view(), name="two_factor_setup"),

@@ -4,8 +4,12 @@ from axes.utils import reset as axes_reset
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.shortcuts import redirect
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views import View
 from django.views.generic import UpdateView
 
 from accounts.backends import EmailBackend, throttle_username
@@ -17,13 +21,24 @@ from accounts.forms import (
     SignInForm,
 )
 from accounts.middleware import TWO_FACTOR_ENROLLED
-from contacts.models import ACCESS_ROLES
-from pars.concurrency import EditConflict, changes_save
+from contacts import services
+from contacts.models import ACCESS_ROLES, EmailChange
+from contacts.views import ServiceFormMixin
 
 SIGNED_OUT = "You are signed out."
 PASSWORD_CHANGED = "Your password is changed."
 INVITATION_ACCEPTED = "Your password is set and you are signed in."
 PROFILE_SAVED = "Your profile is saved."
+EMAIL_CONFIRM_SENT = (
+    "We emailed a link to {email}. Open it by {expires} to sign in with that address; "
+    "until then you sign in with {current}."
+)
+EMAIL_CONFIRM_HELD = "Your other details are saved, but no link was sent to {email}. {reason}"
+EMAIL_CONFIRMED = "Your email address is confirmed: from now on you sign in with {email}."
+
+
+def _when(moment) -> str:
+    return date_format(timezone.localtime(moment), "M j, Y, g:i a")
 
 
 class SignInView(auth_views.LoginView):
@@ -125,8 +140,12 @@ class InvitationView(LinkForPeopleWhoMaySignInMixin, auth_views.PasswordResetCon
         return response
 
 
-class ProfileUpdateView(LoginRequiredMixin, UpdateView):
-    """A signed-in person: edit their own details ("Edit My Profile"), nobody else's."""
+class ProfileUpdateView(LoginRequiredMixin, ServiceFormMixin, UpdateView):
+    """A signed-in person: edit their own details ("Edit My Profile"), nobody else's.
+
+    A new email address is only requested here (contacts.services.email_change_request):
+    it becomes the sign-in address once the link emailed to it is opened.
+    """
 
     form_class = ProfileForm
     template_name = "accounts/profile_form.html"
@@ -138,20 +157,60 @@ class ProfileUpdateView(LoginRequiredMixin, UpdateView):
         return copy.copy(self.request.user)
 
     def get_context_data(self, **kwargs):
-        # From the session (set at sign-in and by the two-factor pages): no query.
-        return super().get_context_data(two_factor_on=bool(self.request.session.get(TWO_FACTOR_ENROLLED)), **kwargs)
+        return super().get_context_data(
+            # From the session (set at sign-in and by the two-factor pages): no query.
+            two_factor_on=bool(self.request.session.get(TWO_FACTOR_ENROLLED)),
+            email_change=EmailChange.objects.filter(person=self.request.user).first(),
+            **kwargs,
+        )
 
-    def form_valid(self, form):
-        try:
-            changes_save(
-                instance=self.object,
-                changes=form.changes(),
-                baseline=form.baseline(),
-                since=form.opened_at(),
-                by=self.request.user,
+    def perform(self, form):
+        return services.profile_update(
+            person=self.object, baseline=form.baseline(), since=form.opened_at(), **form.changes()
+        )
+
+    def succeeded(self, form, result):
+        requested = result.email_change
+        if requested is None:
+            messages.success(self.request, PROFILE_SAVED)
+        elif requested.queued:
+            text = EMAIL_CONFIRM_SENT.format(
+                email=requested.new_email, expires=_when(requested.expires_at), current=result.person.email
             )
-        except EditConflict as conflict:
-            form.conflicts_show(conflict.conflicts)
-            return self.form_invalid(form)
-        messages.success(self.request, PROFILE_SAVED)
+            messages.success(self.request, text)
+        else:
+            messages.warning(
+                self.request, EMAIL_CONFIRM_HELD.format(email=requested.new_email, reason=requested.log.error)
+            )
         return redirect(self.success_url)
+
+
+class EmailConfirmView(View):
+    """Whoever holds the link emailed to a new address: confirm it as the person's sign-in address.
+
+    Opening the link (GET) only asks, so a mail scanner that follows links changes
+    nothing; the button (POST) confirms. A used, replaced or expired link, or an
+    address someone else took meanwhile, gets the page with the reason.
+    """
+
+    template_name = "accounts/email_confirm.html"
+
+    def get(self, request, token):
+        try:
+            change = services.email_change_pending(token=token)
+        except ValidationError as refusal:
+            return self.refused(refusal)
+        return render(request, self.template_name, {"change": change, "expires": _when(change.expires_at)})
+
+    def post(self, request, token):
+        try:
+            result = services.email_change_confirm(token=token)
+        except ValidationError as refusal:
+            return self.refused(refusal)
+        messages.success(request, EMAIL_CONFIRMED.format(email=result.new_email))
+        if request.user.is_authenticated and request.user.pk == result.person.pk:
+            return redirect("accounts:profile")
+        return redirect("accounts:login")
+
+    def refused(self, refusal: ValidationError):
+        return render(self.request, self.template_name, {"refusal": " ".join(refusal.messages)})

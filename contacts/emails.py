@@ -66,17 +66,21 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def email_prepare(*, kind: str, to, subject: str, template: str, context: dict, organization=None) -> EmailLog:
+def email_prepare(
+    *, kind: str, to, subject: str, template: str, context: dict, organization=None, to_email: str | None = None
+) -> EmailLog:
     """Write the text-and-HTML email to a person from the change as it stands, on an unsaved queued log row.
 
     The subject is made one line: a line break in an organization's name must
-    not break the email (BadHeaderError) or forge a header.
+    not break the email (BadHeaderError) or forge a header. to_email: another
+    address of the person than the one they sign in with (a new address to
+    confirm, or the one just replaced); its bounce flag is not the person's.
     """
     context = {"person": to, "organization": organization, "SUPPORT_EMAIL": settings.SUPPORT_EMAIL, **context}
     now = timezone.now()
     log = EmailLog(
         kind=kind,
-        to_email=to.email,
+        to_email=to_email or to.email,
         recipient=to,
         organization=organization,
         subject=single_line(subject)[:255],
@@ -87,7 +91,7 @@ def email_prepare(*, kind: str, to, subject: str, template: str, context: dict, 
         next_attempt_at=now,
         sent_at=now,
     )
-    bouncing = getattr(to, "email_bouncing_since", None)
+    bouncing = None if to_email else getattr(to, "email_bouncing_since", None)
     if bouncing and kind in SKIPPED_WHEN_BOUNCING:
         log.status, log.next_attempt_at = Status.SUPPRESSED, None
         log.error = BOUNCING.format(since=timezone.localdate(bouncing).isoformat())
@@ -131,14 +135,22 @@ def _over_limit(log: EmailLog) -> str:
     return OVER_LIMIT.format(count=count, kind=log.get_kind_display().lower(), window=window)
 
 
-def email_send(*, kind: str, to, subject: str, template: str, context: dict, organization=None) -> EmailLog:
+def email_send(
+    *, kind: str, to, subject: str, template: str, context: dict, organization=None, to_email: str | None = None
+) -> EmailLog:
     """Queue one email in the caller's transaction (or its own): the log row and its delivery task.
 
     Returns the saved log: queued, or suppressed (with the reason) when over
-    the limit for its kind and address.
+    the limit for its kind and address. to_email: as for email_prepare.
     """
     log = email_prepare(
-        kind=kind, to=to, subject=subject, template=template, context=context, organization=organization
+        kind=kind,
+        to=to,
+        subject=subject,
+        template=template,
+        context=context,
+        organization=organization,
+        to_email=to_email,
     )
     if log.status == Status.SUPPRESSED:
         log.save()

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from contacts import services
 from contacts.models import ROLE_PURPOSES, Organization, Role
 from pars.addresses import EmailAddressField
 from pars.concurrency import ConcurrentEditFormMixin
@@ -190,11 +191,32 @@ class KeepAsStaffForm(forms.Form):
         self.fields["keep_as_staff"].label = f"Keep {previous} on as Staff, so that they keep access"
 
 
-class PersonForm(ConcurrentEditFormMixin, ClearMessagesMixin, forms.ModelForm):
-    """The details of a contact who has not set a password. Their email is not editable here."""
+class EmailOfNobodyElseMixin:
+    """A person's form whose email field refuses an address another person has, in the words of EMAIL_TAKEN.
+
+    Said on the field before anything else is checked; the service that saves checks again under its lock.
+    """
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if email and services.email_taken(email=email, person=self.instance if self.instance.pk else None):
+            raise forms.ValidationError(services.EMAIL_TAKEN, code="taken")
+        return email
+
+
+class PersonForm(EmailOfNobodyElseMixin, ConcurrentEditFormMixin, ClearMessagesMixin, forms.ModelForm):
+    """The details of a contact who has not set a password, their email address included (to correct it)."""
+
+    required_messages = {"email": "the contact's email address"}
 
     phone = PhoneField(required=False, help_text="For example (916) 555-0142")
 
     class Meta:
         model = User
-        fields = PERSON_DETAIL_FIELDS
+        fields = [*PERSON_DETAIL_FIELDS, "email"]
+        field_classes = {"email": EmailAddressField}
+        widgets = {"email": forms.EmailInput(attrs={"autocomplete": "off"})}
+        help_texts = {
+            "email": "Correct a mistyped address here: the invitation to set a password is sent again to the "
+            "corrected one, and the link in the earlier invitation stops working."
+        }

@@ -357,6 +357,8 @@ class EmailKind(models.TextChoices):
     ROLE_ADDED = "role_added", "Role given"
     ROLE_REMOVED = "role_removed", "Role removed"
     DETAILS_CHANGED = "details_changed", "Details changed"
+    EMAIL_CONFIRM = "email_confirm", "New email address to confirm"
+    EMAIL_CHANGED = "email_changed", "Email address changed"
 
 
 class EmailStatus(models.TextChoices):
@@ -432,3 +434,33 @@ class EmailLog(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.to_email}"
+
+
+class EmailChange(models.Model):
+    """A person's new sign-in address, waiting for the link emailed to it to be opened (contacts.services).
+
+    At most one per person (a new request replaces it, and its link stops working).
+    Only a digest of the link's token is stored, so reading this table gives no
+    working link. The row is deleted when the link is used (single use), when the
+    address is changed another way, or replaced; a link older than
+    EMAIL_CHANGE_LINK_HOURS is refused.
+    """
+
+    person = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_change")
+    new_email = models.EmailField("new email address", max_length=254)
+    token_digest = models.CharField(max_length=64, unique=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # Not in the admin: CME editors change an address at once, in the person's page.
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.person} to {self.new_email}"
+
+    @property
+    def expires_at(self):
+        return self.requested_at + timedelta(hours=settings.EMAIL_CHANGE_LINK_HOURS)
+
+    def has_expired(self, now=None) -> bool:
+        return (now or timezone.now()) >= self.expires_at

@@ -12,10 +12,13 @@ dataclass (RoleChange, Handover, ...), which says whether it queued an invitatio
 (not when the limit of invitations held it back) and whether it created the person.
 """
 
+import hashlib
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -31,6 +34,7 @@ from contacts.models import (
     ROLE_PURPOSES,
     Confirmation,
     ContactRole,
+    EmailChange,
     EmailLog,
     Organization,
     Role,
@@ -64,6 +68,23 @@ PERSON_DETAILS_SHARED = (
     "The details of {person} are shared with another organization, so only CME staff can change them."
 )
 ROLE_ALREADY_REMOVED = "{person} no longer held the {role} role: someone removed it meanwhile."
+EMAIL_TAKEN = "Another person already uses this email address."
+EMAIL_ALREADY_YOURS = "This is already the address you sign in with."
+EMAIL_KEPT_BY_PERSON = (
+    "{person} signs in with this email address, so only they (on Edit My Profile) or CME staff can change it."
+)
+EMAIL_LINK_INVALID = (
+    "This link does not work: it was already used, or a newer link replaced it. "
+    "Your sign-in address is the one you last confirmed."
+)
+EMAIL_LINK_EXPIRED = (
+    "This link has expired: a link to confirm a new email address works for {hours} hours. "
+    "To use {email}, enter it again on Edit My Profile and we will send a new link."
+)
+EMAIL_TAKEN_MEANWHILE = (
+    "{email} is now used by another person, so your sign-in address was not changed: it is still {current}. "
+    "If that address is yours, email CME staff at {support}."
+)
 
 
 def _lock(organization: Organization) -> Organization:
@@ -246,24 +267,68 @@ def person_get_or_create(*, email: str, by: User | None = None, **details) -> Pe
     return PersonResult(person=person, created=True)
 
 
-def person_update(*, person: User, by: User | None, baseline: Mapping | None = None, since=None, **details) -> User:
-    """Change a contact's details (name, credentials, job title, phone), recording who did.
+@dataclass(frozen=True)
+class PersonUpdated:
+    """A person's details saved; email_change: their address corrected as well (person_email_correct)."""
+
+    person: User
+    email_change: "EmailChanged | None" = None
+
+
+def person_update(
+    *,
+    person: User,
+    by: User | None,
+    baseline: Mapping | None = None,
+    since=None,
+    organization: Organization | None = None,
+    **details,
+) -> PersonUpdated:
+    """Change a contact's details (name, credentials, job title, phone, email), recording who did.
 
     Only the given fields are written; with a baseline, as for organization_update,
     a field someone else changed since raises pars.concurrency.EditConflict. A
     provider (`by`, not CME staff) may not change a person who is also the contact
     of an organization they are not affiliated with (PERSON_DETAILS_SHARED).
     Someone else's change is told to the person: what changed and who changed it.
+    A new email address is person_email_correct's (organization: where the editor
+    corrects it, whose invitation is sent again); its own emails replace the notice.
     """
     if by is not None and not by.is_staff and details_shared_elsewhere(person=person, editor=by):
         raise ValidationError(PERSON_DETAILS_SHARED.format(person=person))
-    before = {name: getattr(person, name) for name in NOTICED_FIELDS if name in details}
-    for name, value in details.items():
-        setattr(person, name, value)
+    before = {name: getattr(person, name) for name in NOTICED_FIELDS if name in details and name != "email"}
     with transaction.atomic():
-        saved = changes_save(instance=person, changes=details, baseline=baseline or {}, by=by, since=since).instance
-        details_changed_notify(person=saved, changes=details_changes(before, saved), by=by)
-    return saved
+        updated = person_staff_update(
+            person=person, by=by, baseline=baseline, since=since, organization=organization, **details
+        )
+        details_changed_notify(person=updated.person, changes=details_changes(before, updated.person), by=by)
+    return updated
+
+
+def person_staff_update(
+    *,
+    person: User,
+    by: User | None,
+    baseline: Mapping | None = None,
+    since=None,
+    organization: Organization | None = None,
+    **changes,
+) -> PersonUpdated:
+    """Write the fields a form changed (CME staff in the admin: any of a person's own fields), no notice.
+
+    A new email address goes through person_email_correct, in the same transaction:
+    refused, nothing is saved.
+    """
+    email = changes.pop("email", None)
+    with transaction.atomic():
+        saved = person
+        if changes:
+            saved = changes_save(instance=person, changes=changes, baseline=baseline or {}, by=by, since=since).instance
+        corrected = None
+        if email is not None:
+            corrected = person_email_correct(person=saved, email=email, by=by, organization=organization)
+            saved = corrected.person
+    return PersonUpdated(person=saved, email_change=corrected)
 
 
 def _person(*, to: User | None, email: str | None, details: Mapping | None, by: User | None) -> PersonResult:
@@ -613,3 +678,257 @@ def invitation_resend(*, organization: Organization, person: User, by: User) -> 
     if person.has_usable_password() or not person.is_active or role is None:
         raise ValidationError(NOT_PENDING.format(person=person))
     return invitation_send(person=person, organization=organization, by=by, role=role)
+
+
+# Email addresses --------------------------------------------------------------------------
+#
+# A person changes their own sign-in address in two steps: email_change_request
+# stores the new address with a digest of a random token and emails the link to
+# it; email_change_confirm, when the link is opened, makes it the sign-in
+# address and tells the old address. Someone else correcting an address
+# (a provider, for a contact who has not set a password; CME staff, for anyone)
+# changes it at once: person_email_correct. All three write it with _email_write.
+#
+# Races: every step locks the person's row first. Two confirmations of one link
+# run one after the other, and the second finds the request gone (single use);
+# a request, a correction and a confirmation of the same person are serialized
+# the same way. An address taken by someone else between the request and the
+# confirmation is refused at the confirmation, checked under the lock and, for
+# a person created with it at that very moment, by the database's unique index
+# (IntegrityError in a savepoint): the request is dropped and the page says so.
+
+
+@dataclass(frozen=True)
+class EmailChangeRequested:
+    """A link to confirm new_email was queued (queued False: held back by EMAIL_LIMITS; log.error says why)."""
+
+    person: User
+    new_email: str
+    expires_at: datetime
+    queued: bool
+    log: EmailLog
+
+
+@dataclass(frozen=True)
+class EmailChanged:
+    """A person's sign-in address changed from old_email to new_email.
+
+    invited: the invitation was sent again to the corrected address; notified: the old address was told.
+    """
+
+    person: User
+    old_email: str
+    new_email: str
+    invited: bool = False
+    notified: bool = False
+
+
+@dataclass(frozen=True)
+class ProfileSaved:
+    """Edit My Profile saved: the person's details, and the new address waiting for confirmation, if any."""
+
+    person: User
+    email_change: EmailChangeRequested | None = None
+
+
+def _email_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _person_lock(person: User) -> User:
+    return User.objects.select_for_update(no_key=True).get(pk=person.pk)
+
+
+def _email_field_canonical(email: str) -> str:
+    try:
+        return email_canonical(email)
+    except ValidationError as error:
+        raise ValidationError({"email": error.messages}) from None
+
+
+def email_taken(*, email: str, person: User | None = None) -> bool:
+    """Whether a person other than `person` has this canonical address: the one check, for forms and services."""
+    others = User.objects.filter(email=email)
+    return (others.exclude(pk=person.pk) if person is not None else others).exists()
+
+
+def _email_refuse_taken(email: str, person: User) -> None:
+    if email_taken(email=email, person=person):
+        raise ValidationError({"email": EMAIL_TAKEN}, code="taken")
+
+
+def _email_write(*, person: User, email: str, by: User | None) -> User:
+    """Make `email` the (locked) person's sign-in address, recorded in their history as changed by `by`.
+
+    EMAIL_TAKEN when another person has it, including one whose insert commits
+    while this runs: the unique index refuses the write, in a savepoint.
+    """
+    _email_refuse_taken(email, person)
+    try:
+        with transaction.atomic():
+            return changes_save(instance=person, changes={"email": email}, baseline={}, by=by).instance
+    except IntegrityError:
+        raise ValidationError({"email": EMAIL_TAKEN}, code="taken") from None
+
+
+def _email_changed_notify(*, person: User, old_email: str, by: User | None) -> bool:
+    """Tell the old address that the sign-in address changed, and whom to write to if that was not them."""
+    log = email_send(
+        kind=EmailLog.Kind.EMAIL_CHANGED,
+        to=person,
+        to_email=old_email,
+        subject="Your PARS contacts sign-in address was changed",
+        template="email_changed",
+        context={"old_email": old_email, "new_email": person.email, "by": by, "by_self": by == person},
+    )
+    return log.status == EmailLog.Status.QUEUED
+
+
+def profile_update(*, person: User, baseline: Mapping | None = None, since=None, **changes) -> ProfileSaved:
+    """A person saves Edit My Profile: their details at once, a new email address only once confirmed.
+
+    changes: the fields the form changed, so an email among them differs from the
+    address the form was opened with. It goes to email_change_request in the same
+    transaction: refused (taken), nothing is saved. baseline and since: as for
+    person_update.
+    """
+    email = changes.pop("email", None)
+    with transaction.atomic():
+        saved = person
+        if changes:
+            saved = changes_save(
+                instance=person, changes=changes, baseline=baseline or {}, by=person, since=since
+            ).instance
+        if not email:
+            return ProfileSaved(person=saved)
+        requested = email_change_request(person=saved, email=email)
+    return ProfileSaved(person=requested.person, email_change=requested)
+
+
+def email_change_request(*, person: User, email: str) -> EmailChangeRequested:
+    """A person asks to sign in with a new address: a single-use link to confirm it is emailed there.
+
+    Their sign-in address stays until the link is opened (email_change_confirm),
+    within EMAIL_CHANGE_LINK_HOURS. An address another person uses is refused
+    (EMAIL_TAKEN, on the email field). A request replaces the person's earlier
+    one, whose link stops working. The email counts toward EMAIL_LIMITS for its
+    kind and the new address, so nobody can use the page to flood a mailbox.
+    """
+    email = _email_field_canonical(email)
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        person = _person_lock(person)
+        if email == person.email:
+            raise ValidationError({"email": EMAIL_ALREADY_YOURS})
+        _email_refuse_taken(email, person)
+        EmailChange.objects.filter(person=person).delete()
+        change = EmailChange.objects.create(person=person, new_email=email, token_digest=_email_digest(token))
+        log = email_send(
+            kind=EmailLog.Kind.EMAIL_CONFIRM,
+            to=person,
+            to_email=email,
+            subject="Confirm your new email address for PARS contacts",
+            template="email_confirm",
+            context={
+                "confirm_url": absolute_url(reverse("accounts:email_confirm", args=[token])),
+                "new_email": email,
+                "hours": settings.EMAIL_CHANGE_LINK_HOURS,
+            },
+        )
+    return EmailChangeRequested(
+        person=person,
+        new_email=email,
+        expires_at=change.expires_at,
+        queued=log.status == EmailLog.Status.QUEUED,
+        log=log,
+    )
+
+
+def email_change_pending(*, token: str) -> EmailChange:
+    """The request a confirmation link stands for, for the page that asks to confirm it; writes nothing.
+
+    Raises ValidationError: EMAIL_LINK_INVALID (used, replaced or unknown), EMAIL_LINK_EXPIRED.
+    """
+    change = EmailChange.objects.filter(token_digest=_email_digest(token)).select_related("person").first()
+    if change is None:
+        raise ValidationError(EMAIL_LINK_INVALID, code="invalid")
+    if change.has_expired():
+        raise ValidationError(
+            EMAIL_LINK_EXPIRED.format(hours=settings.EMAIL_CHANGE_LINK_HOURS, email=change.new_email), code="expired"
+        )
+    return change
+
+
+def email_change_confirm(*, token: str) -> EmailChanged:
+    """The link from email_change_request was opened and confirmed: the new address becomes the sign-in address.
+
+    Single use: the request is deleted. The old address is told, naming the
+    support address. Refused with EMAIL_LINK_INVALID or EMAIL_LINK_EXPIRED; with
+    EMAIL_TAKEN_MEANWHILE when another person has the address by now (the request
+    is dropped, the address stays).
+    """
+    change = email_change_pending(token=token)
+    with transaction.atomic():
+        person = _person_lock(change.person)
+        # Under the lock: a confirmation that ran first (or a newer request) has deleted the row.
+        if not EmailChange.objects.filter(pk=change.pk, token_digest=change.token_digest).exists():
+            raise ValidationError(EMAIL_LINK_INVALID, code="invalid")
+        EmailChange.objects.filter(pk=change.pk).delete()
+        old_email = person.email
+        try:
+            saved = _email_write(person=person, email=change.new_email, by=person)
+        except ValidationError:
+            taken = EMAIL_TAKEN_MEANWHILE.format(
+                email=change.new_email, current=old_email, support=settings.SUPPORT_EMAIL
+            )
+        else:
+            notified = _email_changed_notify(person=saved, old_email=old_email, by=saved)
+            return EmailChanged(person=saved, old_email=old_email, new_email=saved.email, notified=notified)
+    # Outside the block, so that the dropped request stays dropped.
+    raise ValidationError(taken, code="taken")
+
+
+def person_email_correct(
+    *, person: User, email: str, by: User | None, organization: Organization | None = None
+) -> EmailChanged:
+    """Someone else changes a person's address, at once: a provider, for a contact who has not set a
+    password; CME staff (or a command, by=None), for anyone.
+
+    A link the person asked for to confirm another address stops working. A
+    contact who has not set a password gets the invitation again at the corrected
+    address (naming `organization` when they hold a role there that signs in),
+    with a new link; the old link stops working, since the invitation's token
+    covers the address. A person who has set a password is told at the old address.
+    Refused: an address another person uses (EMAIL_TAKEN); a provider changing the
+    address of someone who signs in (EMAIL_KEPT_BY_PERSON).
+    """
+    email = _email_field_canonical(email)
+    with transaction.atomic():
+        person = _person_lock(person)
+        # Read under the lock: a contact who has just set their password keeps their address.
+        if by is not None and not by.is_staff and person.has_usable_password():
+            raise ValidationError({"email": EMAIL_KEPT_BY_PERSON.format(person=person)})
+        old_email = person.email
+        if email == old_email:
+            return EmailChanged(person=person, old_email=old_email, new_email=email)
+        saved = _email_write(person=person, email=email, by=by)
+        EmailChange.objects.filter(person=saved).delete()
+        invited = _invitation_to_corrected_address(person=saved, organization=organization, by=by)
+        notified = saved.has_usable_password() and _email_changed_notify(person=saved, old_email=old_email, by=by)
+    return EmailChanged(
+        person=saved, old_email=old_email, new_email=saved.email, invited=invited, notified=bool(notified)
+    )
+
+
+def _invitation_to_corrected_address(*, person: User, organization: Organization | None, by: User | None) -> bool:
+    """Send the invitation again to a contact who has not set a password; whether it was queued."""
+    if person.has_usable_password() or not person.is_active:
+        return False
+    roles = ContactRole.objects.filter(person=person, role__in=ACCESS_ROLES).select_related("organization")
+    roles = sorted(
+        roles, key=lambda r: (organization is None or r.organization_id != organization.pk, r.organization.name, r.role)
+    )
+    if not roles:
+        return False
+    log = invitation_send(person=person, organization=roles[0].organization, by=by, role=roles[0].role)
+    return log.status == EmailLog.Status.QUEUED

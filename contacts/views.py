@@ -654,9 +654,13 @@ class PersonUpdateView(OrganizationAccessMixin, ServiceFormMixin, UpdateView):
             by=self.request.user,
             baseline=form.baseline(),
             since=form.opened_at(),
+            organization=self.organization,
             **form.changes(),
         )
 
     def succeeded(self, form, result):
-        messages.success(self.request, PERSON_SAVED.format(person=result))
+        text = PERSON_SAVED.format(person=result.person)
+        if result.email_change and result.email_change.invited:
+            text = f"{text} {INVITATION_QUEUED_AGAIN.format(email=result.person.email)}"
+        messages.success(self.request, text)
         return redirect(self.profile_url())

@@ -30,13 +30,13 @@ PHONE = {"width": 390, "height": 844}
 NARROWEST = {"width": 320, "height": 700}
 
 
-def look(page, assert_accessible, name):
-    """axe at both widths, a screenshot of each, and nothing wider than a 320 px screen."""
+def look(page, assert_accessible, name, shots=SHOTS):
+    """axe at both widths, a screenshot of each (into shots), and nothing wider than a 320 px screen."""
     for suffix, viewport in (("", DESKTOP), ("-390", PHONE)):
         page.set_viewport_size(viewport)
         assert page.locator("h1").count() == 1, name
         assert_accessible(page)
-        page.screenshot(path=f"{SHOTS}/{name}{suffix}.png", full_page=True)
+        page.screenshot(path=f"{shots}/{name}{suffix}.png", full_page=True)
     page.set_viewport_size(NARROWEST)
     assert page.evaluate("document.documentElement.scrollWidth") <= NARROWEST["width"], name
     page.set_viewport_size(DESKTOP)

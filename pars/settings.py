@@ -150,6 +150,8 @@ LOGIN_REDIRECT_URL = "contacts:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 # Invitation and reset links expire after this many seconds (default 7 days).
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=7 * 24 * 3600)
+# How long the link that confirms a new sign-in address works (Edit My Profile).
+EMAIL_CHANGE_LINK_HOURS = env.int("EMAIL_CHANGE_LINK_HOURS", default=24)
 
 # Failed sign-ins (and wrong two-factor codes) are throttled per (email, client address), and
 # separately per email across every address with a higher limit (accounts.throttle.ThrottleHandler).
@@ -237,7 +239,13 @@ EMAIL_LEASE_SECONDS = env.int("EMAIL_LEASE_SECONDS", default=300)
 EMAIL_LIMITS = {
     kind: tuple(int(part) for part in limit.split("/"))
     for kind, limit in env.dict(
-        "EMAIL_LIMITS", default={"invitation": "3/86400", "password_reset": "3/3600", "primary_handover": "10/86400"}
+        "EMAIL_LIMITS",
+        default={
+            "invitation": "3/86400",
+            "password_reset": "3/3600",
+            "primary_handover": "10/86400",
+            "email_confirm": "3/3600",
+        },
     ).items()
 }
 # /healthz answers 503 when the oldest queued email is older than this (workers down or stuck).

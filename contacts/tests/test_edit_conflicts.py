@@ -23,7 +23,7 @@ from pars.concurrency import EDIT_CONFLICT, KEEP_THEIRS, RESOLUTION_FIELD
 pytestmark = pytest.mark.django_db
 
 DETAILS = ["name", "street_address", "city", "state", "zip_code", "phone", "website"]
-PERSON = ["first_name", "last_name", "credentials", "job_title", "phone"]
+PERSON = ["first_name", "last_name", "credentials", "job_title", "phone", "email"]
 
 
 def opened(client, url, fields):

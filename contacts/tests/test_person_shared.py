@@ -72,7 +72,9 @@ def test_a_contact_of_only_my_organizations_is_mine_to_edit(client, mine):
         services.role_assign(organization=organization, person=ivy, role=Role.STAFF, by=None)
 
     assert client.get(edit_url(mine, ivy)).context["form"] is not None
-    response = client.post(edit_url(mine, ivy), {"first_name": "Ivy", "last_name": "Vine", "phone": "(916) 555-0101"})
+    response = client.post(
+        edit_url(mine, ivy), {"first_name": "Ivy", "last_name": "Vine", "phone": "(916) 555-0101", "email": ivy.email}
+    )
     assert response.status_code == 302
     ivy.refresh_from_db()
     assert ivy.last_name == "Vine"

@@ -70,6 +70,7 @@ def test_a_roster_persons_phone_change_names_who_made_it(client, organization, j
             "credentials": "MD",
             "job_title": "CME Coordinator",
             "phone": "(916) 555-0199",
+            "email": robert.email,
         },
     )
     assert response.status_code == 302
