@@ -12,6 +12,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
+from accounts.merge_admin import PersonMergeAdminMixin, merge_people
 from contacts import services
 from contacts.models import ACCESS_ROLES, ContactRole, EmailLog
 from pars import addresses
@@ -132,14 +133,15 @@ def two_factor_reset(modeladmin, request, queryset):
 
 
 @admin.register(User)
-class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
-    """People: contacts and CME staff. Editors change contacts; only superusers change staff accounts."""
+class UserAdmin(PersonMergeAdminMixin, StaffModelAdmin, DjangoUserAdmin):
+    """People: contacts and CME staff. Editors change contacts and merge duplicates; only superusers change
+    staff accounts."""
 
     form = UserChangeForm
     add_form = UserCreationForm
     change_form_template = "admin/concurrent_change_form.html"
     fieldsets = (
-        (None, {"fields": ("email", "email_bouncing_since", "password")}),
+        (None, {"fields": ("email", "merged", "email_bouncing_since", "password")}),
         ("Contact details", {"fields": ("first_name", "last_name", "credentials", "job_title", "phone")}),
         ("Contact roles", {"fields": ("roles_held",)}),
         ("Permissions", {"fields": PERMISSION_FIELDS}),
@@ -166,9 +168,10 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     )
     list_display = ("email", "first_name", "last_name", "credentials", "is_staff", "has_set_password", "bouncing")
     list_filter = (HasSetPasswordFilter, BouncingFilter, "is_staff", "is_superuser", "is_active", "groups")
-    search_fields = ("email", "first_name", "last_name")
+    # merged_people__email: a merged duplicate's address is an alias that finds the person kept.
+    search_fields = ("email", "first_name", "last_name", "merged_people__email")
     ordering = ("last_name", "first_name", "email")
-    actions = [send_invitation, two_factor_reset]
+    actions = [send_invitation, two_factor_reset, merge_people]
 
     @admin.display(description="Email bounces", ordering="email_bouncing_since")
     def bouncing(self, person):
@@ -195,7 +198,9 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
         return request.user.is_superuser
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ("roles_held", "last_login", "date_joined", "email_bouncing_since")
+        readonly = ("roles_held", "merged", "last_login", "date_joined", "email_bouncing_since")
+        if obj is not None and obj.merged_into_id:
+            readonly += ("is_active",)  # a merged duplicate stays closed (a database constraint)
         return readonly if request.user.is_superuser else readonly + PERMISSION_FIELDS
 
     def has_change_permission(self, request, obj=None):
@@ -208,6 +213,14 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
         ):
             return False
         return super().has_change_permission(request, obj)
+
+    @admin.display(description="Merged into")
+    def merged(self, person):
+        if not person.merged_into_id:
+            return "—"
+        kept = person.merged_into
+        url = reverse("admin:accounts_user_change", args=[kept.pk])
+        return format_html('<a href="{}">{} &lt;{}&gt;</a>: this duplicate is closed', url, kept, kept.email)
 
     @admin.display(boolean=True, description="Has set password")
     def has_set_password(self, obj):

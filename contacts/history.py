@@ -7,6 +7,7 @@ someone did to their details before they joined, between two spells or after the
 left belongs to no one reading this page.
 """
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,8 +99,8 @@ def _organization_entries(records) -> list[dict]:
     return entries
 
 
-def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], str]:
-    """For each (person id, moment), the person's name as their own history had it then, in one query.
+def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], tuple[str, str]]:
+    """For each (person id, moment), the person's name and address as their own history had them then, in one query.
 
     Not their name today: a former contact's later renaming is none of this
     organization's business. Their earliest record stands in for a moment before
@@ -132,8 +133,30 @@ def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], st
             # The last record at or before the moment, else the earliest.
             index = bisect_right(history, moment, key=itemgetter(0))
             _, first_name, last_name, email = history[max(index - 1, 0)]
-            names[person_id, moment] = f"{first_name} {last_name}".strip() or email
+            names[person_id, moment] = (f"{first_name} {last_name}".strip() or email, email)
     return names
+
+
+def _named(name_then: tuple[str, str] | None, entry: dict) -> str:
+    if name_then is None:
+        return "a former contact"
+    name, email = name_then
+    return f"{name} <{email}>" if entry.get("with_address") and name != email else name
+
+
+# The change reason of the role rows accounts.merging moves or removes: who was merged into whom.
+MERGE_REASON = "Merged duplicate person #{merged} into person #{kept}"
+_MERGE_REASON_PATTERN = re.compile(r"Merged duplicate person #(\d+) into person #(\d+)")
+
+
+def merge_reason(*, merged, kept) -> str:
+    return MERGE_REASON.format(merged=merged.pk, kept=kept.pk)
+
+
+def _merged_records_people(record) -> dict[str, int] | None:
+    """{"previous": the merged person's id, "person": the kept person's}, for a record a merge wrote."""
+    match = _MERGE_REASON_PATTERN.fullmatch(record.history_change_reason or "")
+    return {"previous": int(match[1]), "person": int(match[2])} if match else None
 
 
 def _role_entries(records) -> list[dict]:
@@ -143,7 +166,15 @@ def _role_entries(records) -> list[dict]:
         role = Role(record.role).label if record.role in Role.values else record.role
         entry = _entry(record)
         entry["people"] = {"person": record.person_id}
-        if record.history_type == "+" and record.history_user_id == record.person_id:
+        merged = _merged_records_people(record)
+        if merged:
+            # The same human under two addresses: each is named with the address it had.
+            entry["people"], entry["with_address"] = merged, True
+            if record.history_type == "-":
+                entry["action"] = f"removed the duplicate {{previous}} from {role} on merging them into {{person}}"
+            else:
+                entry["action"] = f"merged the duplicate {{previous}} into {{person}}, who now holds the {role} role"
+        elif record.history_type == "+" and record.history_user_id == record.person_id:
             entry["action"] = f"added themselves as {role}"
         elif record.history_type == "+":
             entry["action"] = f"assigned {{person}} as {role}"
@@ -319,9 +350,9 @@ def history_page(
         | {(person_id, entry["when"]) for entry in shown for person_id in entry.get("people", {}).values()}
     )
     for entry in shown:
-        entry["actor"] = names.get((entry["actor_id"], entry["when"]), entry["actor"])
+        entry["actor"] = names.get((entry["actor_id"], entry["when"]), (entry["actor"],))[0]
         if "people" in entry:
-            people = {key: names.get((pk, entry["when"]), "a former contact") for key, pk in entry["people"].items()}
+            people = {key: _named(names.get((pk, entry["when"])), entry) for key, pk in entry["people"].items()}
             entry["action"] = entry["action"].format(**people)
     if len(entries) <= start + per_page:
         return shown, None

@@ -217,6 +217,8 @@ def primary_welcome_record(*, organizations: Sequence[Organization], by: User) -
 def person_get_or_create(*, email: str, by: User | None = None, **details) -> PersonResult:
     """The person with this email (in its canonical form), else a new one without a password.
 
+    The address of a duplicate merged into another person (accounts.merging) means the person kept.
+
     `by`, who is adding them, is recorded in the new person's history. Two
     requests creating the same person at once both get them: the insert runs
     in a savepoint, and the one that meets the unique constraint reads the row
@@ -226,7 +228,7 @@ def person_get_or_create(*, email: str, by: User | None = None, **details) -> Pe
         email = email_canonical(email)
     except ValidationError as error:
         raise ValidationError({"email": error.messages}) from None
-    person = User.objects.filter(email=email).first()
+    person = User.objects.for_address(email)  # a merged duplicate's address means the person kept
     if person:
         return PersonResult(person=person, created=False)
     details = {key: value for key, value in details.items() if value is not None}
@@ -239,7 +241,7 @@ def person_get_or_create(*, email: str, by: User | None = None, **details) -> Pe
         with transaction.atomic():
             person.save()
     except IntegrityError:
-        existing = User.objects.filter(email=email).first()
+        existing = User.objects.for_address(email)
         if existing is None:
             raise
         return PersonResult(person=existing, created=False)
@@ -376,7 +378,7 @@ def contact_add_preview(*, organization: Organization, email: str, role: str) ->
     already holds it, or it is a singular role someone else holds).
     """
     _check_role(role)
-    person = User.objects.filter(email=email_lookup_key(email or "")).first()
+    person = User.objects.for_address(email)
     conflict = _conflict(organization, person, role)
     if conflict:
         raise ValidationError(conflict)
