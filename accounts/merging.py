@@ -38,6 +38,7 @@ from django.db import transaction
 from django.db.models import F
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from simple_history.utils import bulk_update_with_history
 
 from contacts.history import merge_reason
 from contacts.models import ACCESS_ROLES, ContactRole, Organization, Role
@@ -291,18 +292,16 @@ def person_merge(*, keep: User, merge: User, by: User | None, version: str, remo
             raise MergeRefused([MERGE_CHANGED_MEANWHILE.format(keep=keep.email, merge=merge.email)], preview=plan)
         removing = _removed_roles(plan, remove)
         reason = merge_reason(merged=merge, kept=keep)
-        moved, removed = [], []
-        for role_plan in plan.roles:
-            contact_role = role_plan.contact_role
+        moved = [plan.contact_role for plan in plan.roles if plan.contact_role.pk not in removing]
+        removed = [plan.contact_role for plan in plan.roles if plan.contact_role.pk in removing]
+        for contact_role in removed:  # rare (a duplicate Staff row, an editor's choice): one by one
             contact_role._history_user = by
             contact_role._change_reason = reason
-            if contact_role.pk in removing:
-                contact_role.delete()
-                removed.append(contact_role)
-            else:
-                contact_role.person = keep
-                contact_role.save(update_fields=["person"])
-                moved.append(contact_role)
+            contact_role.delete()
+        for contact_role in moved:
+            contact_role.person = keep
+        # Each row keeps its id, so a Primary Contact row is never absent nor doubled; two queries however many.
+        bulk_update_with_history(moved, ContactRole, ["person"], default_user=by, default_change_reason=reason)
         filled = _details_fill(keep, plan, by)
         _account_close(merge, keep, by)
         invited = _invite(keep, moved, by) if _gains_first_access(keep, list(plan.kept_roles), moved) else False

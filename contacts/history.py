@@ -99,8 +99,9 @@ def _organization_entries(records) -> list[dict]:
     return entries
 
 
-def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], tuple[str, str]]:
-    """For each (person id, moment), the person's name and address as their own history had them then, in one query.
+def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], tuple[str, str, bool]]:
+    """For each (person id, moment), the person's name and address as their own history had them then, and whether
+    they were merged into another person since (accounts.merging), in one query.
 
     Not their name today: a former contact's later renaming is none of this
     organization's business. Their earliest record stands in for a moment before
@@ -120,8 +121,9 @@ def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], tu
             Q(history_date__lte=max(moment for _, moment in moments))
             | Q(history_id=Subquery(earliest.values("history_id")[:1]))
         )
+        .annotate(merged=Exists(User.objects.filter(pk=OuterRef("id"), merged_into__isnull=False)))
         .order_by("id", "history_date", "history_id")
-        .values_list("id", "history_date", "first_name", "last_name", "email")
+        .values_list("id", "history_date", "first_name", "last_name", "email", "merged")
     )
     records: dict[int, list[tuple]] = {}
     for person_id, *record in rows:
@@ -132,16 +134,17 @@ def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], tu
         if history:
             # The last record at or before the moment, else the earliest.
             index = bisect_right(history, moment, key=itemgetter(0))
-            _, first_name, last_name, email = history[max(index - 1, 0)]
-            names[person_id, moment] = (f"{first_name} {last_name}".strip() or email, email)
+            _, first_name, last_name, email, merged = history[max(index - 1, 0)]
+            names[person_id, moment] = (f"{first_name} {last_name}".strip() or email, email, merged)
     return names
 
 
-def _named(name_then: tuple[str, str] | None, entry: dict) -> str:
+def _named(name_then: tuple[str, str, bool] | None, entry: dict, default: str = "a former contact") -> str:
+    """A person as the page names them: a merged duplicate, and both people of a merge, with their address then."""
     if name_then is None:
-        return "a former contact"
-    name, email = name_then
-    return f"{name} <{email}>" if entry.get("with_address") and name != email else name
+        return default
+    name, email, merged = name_then
+    return f"{name} <{email}>" if (merged or entry.get("with_address")) and name != email else name
 
 
 # The change reason of the role rows accounts.merging moves or removes: who was merged into whom.
@@ -350,7 +353,7 @@ def history_page(
         | {(person_id, entry["when"]) for entry in shown for person_id in entry.get("people", {}).values()}
     )
     for entry in shown:
-        entry["actor"] = names.get((entry["actor_id"], entry["when"]), (entry["actor"],))[0]
+        entry["actor"] = _named(names.get((entry["actor_id"], entry["when"])), {}, default=entry["actor"])
         if "people" in entry:
             people = {key: _named(names.get((pk, entry["when"])), entry) for key, pk in entry["people"].items()}
             entry["action"] = entry["action"].format(**people)
