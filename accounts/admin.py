@@ -199,11 +199,11 @@ class UserAdmin(PersonMergeAdminMixin, StaffModelAdmin, DjangoUserAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ("roles_held", "merged", "last_login", "date_joined", "email_bouncing_since")
-        if obj is not None and obj.merged_into_id:
-            readonly += ("is_active",)  # a merged duplicate stays closed (a database constraint)
         return readonly if request.user.is_superuser else readonly + PERMISSION_FIELDS
 
     def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.merged_into_id:
+            return False  # a merged duplicate is a closed record: its address is the kept person's alias
         # Changing a staff account (or its password) would hand its access to someone else.
         if (
             obj is not None
@@ -214,13 +214,17 @@ class UserAdmin(PersonMergeAdminMixin, StaffModelAdmin, DjangoUserAdmin):
             return False
         return super().has_change_permission(request, obj)
 
-    @admin.display(description="Merged into")
+    @admin.display(description="Merged")
     def merged(self, person):
-        if not person.merged_into_id:
-            return "—"
-        kept = person.merged_into
-        url = reverse("admin:accounts_user_change", args=[kept.pk])
-        return format_html('<a href="{}">{} &lt;{}&gt;</a>: this duplicate is closed', url, kept, kept.email)
+        """A closed duplicate names the person kept; the person kept lists the addresses merged into them."""
+        if person.merged_into_id:
+            kept = person.merged_into
+            url = reverse("admin:accounts_user_change", args=[kept.pk])
+            return format_html(
+                'Merged into <a href="{}">{} &lt;{}&gt;</a>: this duplicate is closed', url, kept, kept.email
+            )
+        aliases = person.merged_people.order_by("email").values_list("email", flat=True)
+        return f"Duplicates merged in (their addresses find this person): {', '.join(aliases)}" if aliases else "—"
 
     @admin.display(boolean=True, description="Has set password")
     def has_set_password(self, obj):

@@ -46,11 +46,14 @@ MERGED = (
 MERGED_INVITED = " {keep} has not set a password: the set-password email is queued."
 ROLE_PREFIX = "role_"
 
+# The two are often namesakes: the page says "the person kept" and "the duplicate", and gives both addresses.
 OUTCOME_TEXT = {
-    MOVES: "Moves to {keep}.",
-    PRIMARY_MOVES: "{keep} becomes the Primary Contact (the role always moves: an organization has exactly one).",
-    DUPLICATE_REMOVED: "{keep} is Staff here already: the duplicate's Staff row is removed.",
+    MOVES: "Moves to the person kept.",
+    PRIMARY_MOVES: "The person kept becomes the Primary Contact (the role always moves: an organization has exactly one).",
+    DUPLICATE_REMOVED: "The person kept is Staff here already: the duplicate's Staff row is removed.",
 }
+MOVE_BOTH = "Move it to the person kept, who then holds both roles"
+REMOVE_IT = "Remove it: the person kept keeps only the roles they hold here"
 
 
 class PersonMergeChoiceForm(forms.Form):
@@ -91,8 +94,8 @@ class PersonMergeConfirmForm(forms.Form):
             field = forms.ChoiceField(
                 label=f"{plan.role_label} at {plan.organization}",
                 choices=[
-                    (KEEP_BOTH, f"Move it to {preview.keep}, who then holds both roles"),
-                    (REMOVE, "Remove it: leave the role to the roles they already hold"),
+                    (KEEP_BOTH, MOVE_BOTH),
+                    (REMOVE, REMOVE_IT),
                 ],
                 initial=KEEP_BOTH,
                 widget=forms.RadioSelect,
@@ -194,9 +197,9 @@ class PersonMergeAdminMixin:
     def _merge_page(self, request, choice, preview, confirm, errors):
         rows = []
         if preview is not None:
-            choices = dict((plan.contact_role.pk, field) for plan, field in confirm.plans)
+            choices = {plan.contact_role.pk: field for plan, field in confirm.plans}
             for plan in preview.roles:
-                text = OUTCOME_TEXT.get(plan.outcome, "").format(keep=preview.keep)
+                text = OUTCOME_TEXT.get(plan.outcome, "")
                 rows.append({"plan": plan, "text": text, "field": choices.get(plan.contact_role.pk)})
         swap = (
             f"?{urlencode({'keep': preview.merge.email, 'merge': preview.keep.email})}" if preview is not None else ""

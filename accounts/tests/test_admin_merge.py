@@ -81,9 +81,9 @@ def test_editor_previews_what_moves_in_a_fixed_number_of_queries(
         response = preview(client, new, old)
     assert response.status_code == 200
     page = text(response)
-    assert "Jane Doe becomes the Primary Contact" in page
+    assert "The person kept becomes the Primary Contact" in page
     assert "Both are on this roster: choose for the Billing Contact role" in page
-    assert page.count("Moves to Jane Doe.") == 5
+    assert page.count("Moves to the person kept.") == 5
     assert "jdoe@kern.example can no longer sign in" in page
     assert 'value="Merge jdoe@kern.example into jane.doe@sutter.example"' in response.content.decode()
 
@@ -195,7 +195,10 @@ def test_the_old_address_finds_the_kept_person_in_the_people_search(client, edit
     assert new in found
     assert found <= {new, User.objects.get(pk=old.pk)}  # the closed duplicate itself may be listed, nobody else
     closed = client.get(reverse("admin:accounts_user_change", args=[old.pk]))
-    assert "this duplicate is closed" in text(closed)
+    assert "Merged into Jane Doe <jane.doe@sutter.example> : this duplicate is closed" in text(closed)
+    assert not closed.context["has_change_permission"]  # a closed record, viewed only
+    kept = client.get(reverse("admin:accounts_user_change", args=[new.pk]))
+    assert "Duplicates merged in (their addresses find this person): jdoe@kern.example" in text(kept)
 
 
 def test_the_organizations_history_tab_names_both_with_their_addresses(
