@@ -188,6 +188,9 @@ class UserAdmin(PersonMergeAdminMixin, StaffModelAdmin, DjangoUserAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # An address is searched by its canonical form, the one stored: "Jane@Example.ORG" finds jane@example.org.
+        if request.path == reverse("admin:autocomplete"):
+            # Choosing a role holder: a merged duplicate takes no role; its address finds the person kept.
+            queryset = queryset.filter(merged_into__isnull=True)
         return super().get_search_results(request, queryset, addresses.search_term(search_term))
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):

@@ -64,6 +64,7 @@ PERSON_DETAILS_SHARED = (
     "The details of {person} are shared with another organization, so only CME staff can change them."
 )
 ROLE_ALREADY_REMOVED = "{person} no longer held the {role} role: someone removed it meanwhile."
+PERSON_MERGED = "{person} <{email}> was merged into {kept} <{kept_email}>: give the role to {kept} instead."
 
 
 def _lock(organization: Organization) -> Organization:
@@ -282,6 +283,7 @@ def _role_create(
     *, organization: Organization, person: User, role: str, by: User | None, notify: bool = True
 ) -> RoleChange:
     """Insert one role row, and invite the person if it is their first access; the caller holds the lock."""
+    _refuse_merged(person)
     conflict = _conflict(organization, person, role)
     if conflict:
         raise ValidationError(conflict)
@@ -312,6 +314,13 @@ def _conflict(organization: Organization, person: User, role: str) -> str | None
         if holder:
             return ROLE_ALREADY_FILLED.format(organization=organization, role=label, person=holder.person)
     return None
+
+
+def _refuse_merged(person: User) -> None:
+    """A duplicate merged into another person (accounts.merging) is a closed record: it takes no role."""
+    if getattr(person, "merged_into_id", None):
+        kept = person.merged_into
+        raise ValidationError(PERSON_MERGED.format(person=person, email=person.email, kept=kept, kept_email=kept.email))
 
 
 def _check_role(role: str) -> None:
@@ -467,6 +476,7 @@ def primary_contact_transfer(
         organization = _lock(organization)
         current = ContactRole.objects.select_related("person").get(organization=organization, role=Role.PRIMARY)
         previous, new = current.person, found.person
+        _refuse_merged(new)
         if previous.pk == new.pk:
             raise ValidationError(ALREADY_PRIMARY.format(person=new))
         first_access = _grants_first_access(new, Role.PRIMARY)

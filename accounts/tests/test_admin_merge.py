@@ -247,3 +247,14 @@ def test_every_history_row_of_both_stays_and_the_admin_history_says_merged(clien
         in page
     )
     assert "Created Primary Contact Jane Doe <jdoe@kern.example>" in page
+
+
+def test_the_roster_person_search_offers_the_kept_person_for_the_old_address_never_the_duplicate(
+    client, editor, new, old, kern
+):
+    merge(keep=new, merge=old, by=editor)
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "contacts", "model_name": "contactrole", "field_name": "person", "term": "jdoe@kern.example"},
+    )
+    assert [result["id"] for result in response.json()["results"]] == [str(new.pk)]

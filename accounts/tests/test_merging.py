@@ -4,6 +4,7 @@ from dataclasses import FrozenInstanceError
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
@@ -26,6 +27,7 @@ from accounts.merging import (
 from accounts.tests.factories import PASSWORD, InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.models import ContactRole, EmailLog, Organization, Role
+from contacts.services import PERSON_MERGED
 from contacts.tests.factories import OrganizationFactory
 from contacts.tests.test_admin_groups import EDITORS, cme_staff
 
@@ -306,3 +308,16 @@ def test_a_refused_merge_writes_nothing(new, old, editor):
         person_merge(keep=new, merge=old, by=editor, version="not-the-version")
     assert User.objects.get(pk=old.pk).merged_into is None
     assert old.contact_roles.count() == 1
+
+
+def test_a_merged_duplicate_takes_no_role_anywhere(new, old, editor):
+    organization = OrganizationFactory()
+    merge(keep=new, merge=old, by=editor)
+    old.refresh_from_db()
+    refusal = PERSON_MERGED.format(person=old, email=old.email, kept=new, kept_email=new.email)
+    with pytest.raises(ValidationError) as assigned:
+        services.role_assign(organization=organization, person=old, role=Role.STAFF, by=editor)
+    with pytest.raises(ValidationError) as handed:
+        services.primary_contact_transfer(organization=organization, to=old, by=editor)
+    assert assigned.value.messages == handed.value.messages == [refusal]
+    assert not old.contact_roles.exists()
