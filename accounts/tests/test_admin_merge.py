@@ -28,6 +28,7 @@ MERGE = reverse("admin:accounts_user_merge")
 CHANGELIST = reverse("admin:accounts_user_changelist")
 PREVIEW_QUERIES = 8
 CONFIRM_QUERIES = 21
+REFUSED_QUERIES = 15
 
 
 @pytest.fixture
@@ -115,12 +116,15 @@ def test_the_editors_choice_to_remove_a_role_is_applied(client, editor, new, old
     assert User.objects.get(pk=old.pk).merged_into == new
 
 
-def test_a_change_since_the_preview_shows_the_new_preview_keeping_the_choices(client, editor, new, old, kern):
+def test_a_change_since_the_preview_shows_the_new_preview_keeping_the_choices(
+    client, editor, new, old, kern, django_assert_max_num_queries
+):
     billing = ContactRole.objects.get(organization=kern, role=Role.BILLING)
     data = confirm_data(preview(client, new, old), **{f"role_{billing.pk}": "remove"})
     User.objects.filter(pk=old.pk).update(job_title="Medical Director of CME")
 
-    response = client.post(MERGE, data)
+    with django_assert_max_num_queries(REFUSED_QUERIES):
+        response = client.post(MERGE, data)
 
     assert response.status_code == 200
     assert MERGE_CHANGED_MEANWHILE.format(keep=new.email, merge=old.email) in text(response)
