@@ -14,6 +14,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
+from accounts.merge_admin import PersonMergeAdminMixin, merge_people
 from contacts import services
 from contacts.forms import EmailOfNobodyElseMixin
 from contacts.models import ACCESS_ROLES, ContactRole, EmailLog
@@ -139,14 +140,15 @@ def two_factor_reset(modeladmin, request, queryset):
 
 
 @admin.register(User)
-class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
-    """People: contacts and CME staff. Editors change contacts; only superusers change staff accounts."""
+class UserAdmin(PersonMergeAdminMixin, StaffModelAdmin, DjangoUserAdmin):
+    """People: contacts and CME staff. Editors change contacts and merge duplicates; only superusers change
+    staff accounts."""
 
     form = UserChangeForm
     add_form = UserCreationForm
     change_form_template = "admin/concurrent_change_form.html"
     fieldsets = (
-        (None, {"fields": ("email", "email_bouncing_since", "password")}),
+        (None, {"fields": ("email", "merged", "email_bouncing_since", "password")}),
         ("Contact details", {"fields": ("first_name", "last_name", "credentials", "job_title", "phone")}),
         ("Contact roles", {"fields": ("roles_held",)}),
         ("Permissions", {"fields": PERMISSION_FIELDS}),
@@ -173,9 +175,10 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
     )
     list_display = ("email", "first_name", "last_name", "credentials", "is_staff", "has_set_password", "bouncing")
     list_filter = (HasSetPasswordFilter, BouncingFilter, "is_staff", "is_superuser", "is_active", "groups")
-    search_fields = ("email", "first_name", "last_name")
+    # merged_people__email: a merged duplicate's address is an alias that finds the person kept.
+    search_fields = ("email", "first_name", "last_name", "merged_people__email")
     ordering = ("last_name", "first_name", "email")
-    actions = [send_invitation, two_factor_reset]
+    actions = [send_invitation, two_factor_reset, merge_people]
 
     @admin.display(description="Email bounces", ordering="email_bouncing_since")
     def bouncing(self, person):
@@ -202,6 +205,9 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # An address is searched by its canonical form, the one stored: "Jane@Example.ORG" finds jane@example.org.
+        if request.path == reverse("admin:autocomplete"):
+            # Choosing a role holder: a merged duplicate takes no role; its address finds the person kept.
+            queryset = queryset.filter(merged_into__isnull=True)
         return super().get_search_results(request, queryset, addresses.search_term(search_term))
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
@@ -212,10 +218,12 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
         return request.user.is_superuser
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ("roles_held", "last_login", "date_joined", "email_bouncing_since")
+        readonly = ("roles_held", "merged", "last_login", "date_joined", "email_bouncing_since")
         return readonly if request.user.is_superuser else readonly + PERMISSION_FIELDS
 
     def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.merged_into_id:
+            return False  # a merged duplicate is a closed record: its address is the kept person's alias
         # Changing a staff account (or its password) would hand its access to someone else.
         if (
             obj is not None
@@ -225,6 +233,18 @@ class UserAdmin(StaffModelAdmin, DjangoUserAdmin):
         ):
             return False
         return super().has_change_permission(request, obj)
+
+    @admin.display(description="Merged")
+    def merged(self, person):
+        """A closed duplicate names the person kept; the person kept lists the addresses merged into them."""
+        if person.merged_into_id:
+            kept = person.merged_into
+            url = reverse("admin:accounts_user_change", args=[kept.pk])
+            return format_html(
+                'Merged into <a href="{}">{} &lt;{}&gt;</a>: this duplicate is closed', url, kept, kept.email
+            )
+        aliases = person.merged_people.order_by("email").values_list("email", flat=True)
+        return f"Duplicates merged in (their addresses find this person): {', '.join(aliases)}" if aliases else "—"
 
     @admin.display(boolean=True, description="Has set password")
     def has_set_password(self, obj):

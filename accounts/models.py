@@ -2,6 +2,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -24,6 +25,11 @@ class UserManager(BaseUserManager):
 
     def get_by_natural_key(self, email):
         return self.get(email=email_lookup_key(email or ""))
+
+    def for_address(self, address: str):
+        """The person an address means, or None: a merged duplicate's address (an alias) means the kept person."""
+        person = self.filter(email=email_lookup_key(address or "")).select_related("merged_into").first()
+        return person.merged_into if person is not None and person.merged_into_id else person
 
     def _create_user(self, email, password, **extra):
         if not email:
@@ -77,6 +83,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     session_version = models.PositiveIntegerField(
         default=0, editable=False, help_text="Raised to sign the person out of every session they have."
     )
+    # A duplicate merged into another person (accounts.merging): the row stays, so history naming it
+    # stays readable, its address stays theirs (an alias of the kept person), and it never signs in.
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_people",
+        editable=False,
+        verbose_name="merged into",
+    )
 
     history = HistoricalRecords(excluded_fields=["password", "last_login", "session_version", "email_bouncing_since"])
 
@@ -93,6 +110,11 @@ class User(AbstractBaseUser, PermissionsMixin):
                 Lower("email"),
                 name="accounts_user_email_ci_unique",
                 violation_error_message=EMAIL_TAKEN,
+            ),
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True) | (Q(is_active=False) & ~Q(merged_into=F("pk"))),
+                name="accounts_user_merged_is_inactive",
+                violation_error_message="A person merged into another cannot be active, nor merged into themselves.",
             ),
         ]
 

@@ -172,7 +172,7 @@ class PersonChooseForm(PersonDetailsForm):
             if not self.has_error("email"):
                 self.add_error("email", self.fields["email"].error_messages["required"])
             return
-        known = User.objects.filter(email=email).first()
+        known = User.objects.for_address(email)
         if known:
             cleaned["person"] = known
             return

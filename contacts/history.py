@@ -7,6 +7,7 @@ someone did to their details before they joined, between two spells or after the
 left belongs to no one reading this page.
 """
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
@@ -100,8 +101,9 @@ def _organization_entries(records) -> list[dict]:
 
 def _names_then(
     moments: set[tuple[int, object]], records: set[int]
-) -> tuple[dict[tuple[int, object], str], dict[int, dict]]:
-    """For each (person id, moment), the person's name as their own history had it then, in one query.
+) -> tuple[dict[tuple[int, object], tuple[str, str, bool]], dict[int, dict]]:
+    """For each (person id, moment), the person's name and address as their own history had them then, and
+    whether they were merged into another person since (accounts.merging), in one query.
 
     Not their name today: a former contact's later renaming is none of this
     organization's business. Their earliest record stands in for a moment before
@@ -133,8 +135,9 @@ def _names_then(
         return {}, {}
     rows = (
         HistoricalUser.objects.filter(wanted)
+        .annotate(merged=Exists(User.objects.filter(pk=OuterRef("id"), merged_into__isnull=False)))
         .order_by("id", "history_date", "history_id")
-        .values("id", "history_date", "history_id", *PERSON_HISTORY_FIELDS)
+        .values("id", "history_date", "history_id", "merged", *PERSON_HISTORY_FIELDS)
     )
     by_person: dict[int, list[dict]] = {}
     details = {}
@@ -147,12 +150,36 @@ def _names_then(
         if history:
             # The last record at or before the moment, else the earliest.
             index = bisect_right(history, moment, key=itemgetter("history_date"))
-            names[person_id, moment] = _name(history[max(index - 1, 0)])
+            then = history[max(index - 1, 0)]
+            names[person_id, moment] = (_name(then), then["email"], then["merged"])
     return names, details
 
 
 def _name(details: dict) -> str:
     return f"{details['first_name']} {details['last_name']}".strip() or details["email"]
+
+
+def _named(name_then: tuple[str, str, bool] | None, entry: dict, default: str = "a former contact") -> str:
+    """A person as the page names them: a merged duplicate, and both people of a merge, with their address then."""
+    if name_then is None:
+        return default
+    name, email, merged = name_then
+    return f"{name} <{email}>" if (merged or entry.get("with_address")) and name != email else name
+
+
+# The change reason of the role rows accounts.merging moves or removes: who was merged into whom.
+MERGE_REASON = "Merged duplicate person #{merged} into person #{kept}"
+_MERGE_REASON_PATTERN = re.compile(r"Merged duplicate person #(\d+) into person #(\d+)")
+
+
+def merge_reason(*, merged, kept) -> str:
+    return MERGE_REASON.format(merged=merged.pk, kept=kept.pk)
+
+
+def _merged_records_people(record) -> dict[str, int] | None:
+    """{"previous": the merged person's id, "person": the kept person's}, for a record a merge wrote."""
+    match = _MERGE_REASON_PATTERN.fullmatch(record.history_change_reason or "")
+    return {"previous": int(match[1]), "person": int(match[2])} if match else None
 
 
 def _role_entries(records) -> list[dict]:
@@ -162,7 +189,15 @@ def _role_entries(records) -> list[dict]:
         role = Role(record.role).label if record.role in Role.values else record.role
         entry = _entry(record)
         entry["people"] = {"person": record.person_id}
-        if record.history_type == "+" and record.history_user_id == record.person_id:
+        merged = _merged_records_people(record)
+        if merged:
+            # The same human under two addresses: each is named with the address it had.
+            entry["people"], entry["with_address"] = merged, True
+            if record.history_type == "-":
+                entry["action"] = f"removed the duplicate {{previous}} from {role} on merging them into {{person}}"
+            else:
+                entry["action"] = f"merged the duplicate {{previous}} into {{person}}, who now holds the {role} role"
+        elif record.history_type == "+" and record.history_user_id == record.person_id:
             entry["action"] = f"added themselves as {role}"
         elif record.history_type == "+":
             entry["action"] = f"assigned {{person}} as {role}"
@@ -406,9 +441,9 @@ def history_page(
     for entry in shown:
         if "record" in entry:
             _person_entry(entry, details[entry["record"].previous_history_id])
-        entry["actor"] = names.get((entry["actor_id"], entry["when"]), entry["actor"])
+        entry["actor"] = _named(names.get((entry["actor_id"], entry["when"])), {}, default=entry["actor"])
         if "people" in entry:
-            people = {key: names.get((pk, entry["when"]), "a former contact") for key, pk in entry["people"].items()}
+            people = {key: _named(names.get((pk, entry["when"])), entry) for key, pk in entry["people"].items()}
             entry["action"] = entry["action"].format(**people)
     if len(entries) <= start + per_page:
         return shown, None

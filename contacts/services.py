@@ -85,6 +85,7 @@ EMAIL_TAKEN_MEANWHILE = (
     "{email} is now used by another person, so your sign-in address was not changed: it is still {current}. "
     "If that address is yours, email CME staff at {support}."
 )
+PERSON_MERGED = "{person} <{email}> was merged into {kept} <{kept_email}>: give the role to {kept} instead."
 
 
 def _lock(organization: Organization) -> Organization:
@@ -238,6 +239,8 @@ def primary_welcome_record(*, organizations: Sequence[Organization], by: User) -
 def person_get_or_create(*, email: str, by: User | None = None, **details) -> PersonResult:
     """The person with this email (in its canonical form), else a new one without a password.
 
+    The address of a duplicate merged into another person (accounts.merging) means the person kept.
+
     `by`, who is adding them, is recorded in the new person's history. Two
     requests creating the same person at once both get them: the insert runs
     in a savepoint, and the one that meets the unique constraint reads the row
@@ -247,7 +250,7 @@ def person_get_or_create(*, email: str, by: User | None = None, **details) -> Pe
         email = email_canonical(email)
     except ValidationError as error:
         raise ValidationError({"email": error.messages}) from None
-    person = User.objects.filter(email=email).first()
+    person = User.objects.for_address(email)  # a merged duplicate's address means the person kept
     if person:
         return PersonResult(person=person, created=False)
     details = {key: value for key, value in details.items() if value is not None}
@@ -260,7 +263,7 @@ def person_get_or_create(*, email: str, by: User | None = None, **details) -> Pe
         with transaction.atomic():
             person.save()
     except IntegrityError:
-        existing = User.objects.filter(email=email).first()
+        existing = User.objects.for_address(email)
         if existing is None:
             raise
         return PersonResult(person=existing, created=False)
@@ -345,6 +348,7 @@ def _role_create(
     *, organization: Organization, person: User, role: str, by: User | None, notify: bool = True
 ) -> RoleChange:
     """Insert one role row, and invite the person if it is their first access; the caller holds the lock."""
+    _refuse_merged(person)
     conflict = _conflict(organization, person, role)
     if conflict:
         raise ValidationError(conflict)
@@ -375,6 +379,13 @@ def _conflict(organization: Organization, person: User, role: str) -> str | None
         if holder:
             return ROLE_ALREADY_FILLED.format(organization=organization, role=label, person=holder.person)
     return None
+
+
+def _refuse_merged(person: User) -> None:
+    """A duplicate merged into another person (accounts.merging) is a closed record: it takes no role."""
+    if getattr(person, "merged_into_id", None):
+        kept = person.merged_into
+        raise ValidationError(PERSON_MERGED.format(person=person, email=person.email, kept=kept, kept_email=kept.email))
 
 
 def _check_role(role: str) -> None:
@@ -441,7 +452,7 @@ def contact_add_preview(*, organization: Organization, email: str, role: str) ->
     already holds it, or it is a singular role someone else holds).
     """
     _check_role(role)
-    person = User.objects.filter(email=email_lookup_key(email or "")).first()
+    person = User.objects.for_address(email)
     conflict = _conflict(organization, person, role)
     if conflict:
         raise ValidationError(conflict)
@@ -530,6 +541,7 @@ def primary_contact_transfer(
         organization = _lock(organization)
         current = ContactRole.objects.select_related("person").get(organization=organization, role=Role.PRIMARY)
         previous, new = current.person, found.person
+        _refuse_merged(new)
         if previous.pk == new.pk:
             raise ValidationError(ALREADY_PRIMARY.format(person=new))
         first_access = _grants_first_access(new, Role.PRIMARY)
