@@ -29,6 +29,7 @@ RECENT_IMPORTS = 10
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label="CSV or Excel file",
+        allow_empty_file=True,  # refused by import_file_read, whose message says what the file needs
         help_text="One row per contact: provider ID, organization, role and email, then any of "
         "first name, last name, credentials, job title, phone, city and state.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
@@ -72,7 +73,7 @@ class OrganizationImportMixin:
 
     def import_upload_view(self, request):
         """CME editors upload a file; it is kept and previewed, never imported at once."""
-        form = ImportUploadForm(request.POST or None, request.FILES or None)
+        form = ImportUploadForm(request.POST, request.FILES) if request.method == "POST" else ImportUploadForm()
         context = self._import_context(request, "Import organizations and contacts", form=form)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]

@@ -801,9 +801,6 @@ def _import_changed_since(roster_import: RosterImport) -> str | None:
     )
     if changed:
         return f"the roster of {Organization.objects.filter(pk=changed.organization_id).first() or 'an organization'}"
-    changed = User.history.filter(id__in=people, history_date__gt=after).first()
-    if changed:
-        return f"the details of {changed.instance}"
     with_password = (
         User.objects.filter(pk__in=roster_import.changes["people_created"])
         .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
@@ -811,6 +808,9 @@ def _import_changed_since(roster_import: RosterImport) -> str | None:
     )
     if with_password:
         return f"the account of {with_password} (they set a password)"
+    changed = User.history.filter(id__in=people, history_date__gt=after).first()
+    if changed:
+        return f"the details of {changed.instance}"
     return None
 
 
