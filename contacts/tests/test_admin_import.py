@@ -224,7 +224,7 @@ def test_the_preview_takes_the_same_queries_for_5_rows_or_200(
 ):
     OrganizationFactory(provider_id="CA90000")  # a known organization, whose roster the plan reads
     url = upload(client, xlsx_upload(many_rows(organizations))).url
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         assert client.get(url).status_code == 200
 
 
