@@ -1,9 +1,10 @@
 """The bulk import's pages in the organizations' admin: upload, preview and confirm, undo.
 
 CME editors (who may add and change organizations) upload a CSV or Excel file; its
-rows are kept and previewed, row by row (contacts.imports); confirming carries them
-out in one transaction (contacts.services.roster_import_apply), and the import's page
-offers its undo while nothing it touched has changed since. A file that cannot be
+rows are kept and previewed, row by row (contacts.imports); confirming hands them to
+the worker, which carries them out in one transaction (contacts.services.roster_import_apply),
+and the import's page, reloading until then, shows the result and offers the undo
+while nothing the import touched has changed since. A file that cannot be
 read is answered on the upload form, with the reason (contacts.importfile).
 """
 
@@ -21,7 +22,7 @@ from contacts.importfile import COLUMNS, REQUIRED_COLUMNS, ImportFileError, impo
 from contacts.imports import CREATED, OUTCOMES, REFUSED, UPDATED, import_plan
 from contacts.models import RosterImport
 
-IMPORT_DONE = "Imported {filename}: {organizations} new organization(s), {roles} role(s) given, {people} new people."
+IMPORT_QUEUED = "Importing {filename}: this page shows the result once it is done."
 IMPORT_UNDONE = "The import of {filename} is undone: {organizations} organization(s) and {people} people deleted, {roles} role(s) removed."
 RECENT_IMPORTS = 10
 
@@ -87,28 +88,19 @@ class OrganizationImportMixin:
         return TemplateResponse(request, "admin/contacts/organization/import_upload.html", context)
 
     def import_preview_view(self, request, import_id):
-        """CME editors read what each row would do, and confirm; after, the import's result and its undo."""
+        """CME editors read what each row would do, and confirm; then its progress, its result and its undo."""
         roster_import = get_object_or_404(
             RosterImport.objects.select_related("uploaded_by", "applied_by", "undone_by"), pk=import_id
         )
         context = self._import_context(request, f"Import of {roster_import.filename}", roster_import=roster_import)
         if request.method == "POST":
             try:
-                applied = services.roster_import_apply(roster_import=roster_import, by=request.user)
+                services.roster_import_queue(roster_import=roster_import, by=request.user)
             except ValidationError as error:
                 context["error"] = " ".join(error.messages)
                 roster_import.refresh_from_db()
             else:
-                self.message_user(
-                    request,
-                    IMPORT_DONE.format(
-                        filename=roster_import.filename,
-                        organizations=applied.organizations_created,
-                        roles=applied.roles_created,
-                        people=applied.people_created,
-                    ),
-                    messages.SUCCESS,
-                )
+                self.message_user(request, IMPORT_QUEUED.format(filename=roster_import.filename), messages.SUCCESS)
                 return HttpResponseRedirect(request.path)
         if roster_import.status == RosterImport.Status.PREVIEWED:
             plan = import_plan(services.roster_import_rows(roster_import))

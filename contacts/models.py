@@ -437,7 +437,8 @@ class EmailLog(models.Model):
 class RosterImport(models.Model):
     """One bulk import of organizations and their rosters, from its preview to its undo.
 
-    The rows are kept as read from the file when it is uploaded (previewed), so the
+    previewed -> queued (confirmed; the worker imports it) -> applied -> undone; a
+    refusal while importing puts it back to previewed, with the reason in `error`. The rows are kept as read from the file when it is uploaded (previewed), so the
     preview and the confirmation read the same rows without a second upload. Once
     applied, `changes` records what the import did, which is what its undo reverts:
     {"organizations_created": [id], "people_created": [id], "roles_created": [id],
@@ -446,6 +447,7 @@ class RosterImport(models.Model):
 
     class Status(models.TextChoices):
         PREVIEWED = "previewed", "Previewed, not imported"
+        QUEUED = "queued", "Being imported"
         APPLIED = "applied", "Imported"
         UNDONE = "undone", "Undone"
 
@@ -463,6 +465,8 @@ class RosterImport(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     changes = models.JSONField(default=dict, blank=True)
+    # Why the worker imported nothing (a row refused at the last moment); the import is previewed again.
+    error = models.TextField(blank=True)
     # The organizations it created or changed: their History pages name the import.
     organizations = models.ManyToManyField(Organization, blank=True, related_name="imports")
 
@@ -472,12 +476,22 @@ class RosterImport(models.Model):
         default_permissions = ()
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["previewed", "applied", "undone"]), name="contacts_rosterimport_status_valid"
+                condition=Q(status__in=["previewed", "queued", "applied", "undone"]),
+                name="contacts_rosterimport_status_valid",
             ),
         ]
 
     def __str__(self):
         return f"{self.filename} ({self.get_status_display().lower()})"
+
+    @property
+    def summary(self) -> str:
+        """What an applied import did, in numbers."""
+        changes = self.changes or {}
+        return (
+            f"{len(changes.get('organizations_created', []))} new organization(s), "
+            f"{len(changes.get('roles_created', []))} more role(s), {len(changes.get('people_created', []))} new people"
+        )
 
     @property
     def event(self) -> str:

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_tasks import task
 
 from contacts.emails import absolute_url, email_send, recipients_lock
 from contacts.importfile import ImportRow
@@ -690,6 +691,47 @@ class _ImportRecord:
         }
 
 
+def _import_plan_checked(roster_import: RosterImport) -> ImportPlan:
+    """The plan of the import's rows as of now, refused while a row is refused or when it would change nothing."""
+    plan = import_plan(roster_import_rows(roster_import))
+    if plan.refused:
+        raise ValidationError(IMPORT_HAS_REFUSED_ROWS.format(count=len(plan.refused)))
+    if not plan.changes_anything:
+        raise ValidationError(IMPORT_NOTHING_TO_DO)
+    return plan
+
+
+def roster_import_queue(*, roster_import: RosterImport, by: User) -> RosterImport:
+    """Confirm a previewed import: the worker carries it out (roster_import_apply), since thousands of rows
+    take longer than a web request may.
+
+    The rows are planned first, so a refused row is told at once and nothing is queued.
+    """
+    with transaction.atomic():
+        roster_import = RosterImport.objects.select_for_update().get(pk=roster_import.pk)
+        if roster_import.status != RosterImport.Status.PREVIEWED:
+            raise ValidationError(IMPORT_NOT_PREVIEWED)
+        _import_plan_checked(roster_import)
+        roster_import.status, roster_import.error = RosterImport.Status.QUEUED, ""
+        roster_import.save(update_fields=["status", "error"])
+        roster_import_run.enqueue(roster_import.pk, by.pk)
+    return roster_import
+
+
+@task()
+def roster_import_run(import_id: int, by_id: int) -> str:
+    """The worker's side of roster_import_queue: the import applied, or back to previewed with the reason."""
+    roster_import, by = RosterImport.objects.get(pk=import_id), User.objects.get(pk=by_id)
+    try:
+        roster_import_apply(roster_import=roster_import, by=by)
+    except ValidationError as error:
+        RosterImport.objects.filter(pk=import_id, status=RosterImport.Status.QUEUED).update(
+            status=RosterImport.Status.PREVIEWED, error=" ".join(error.messages)
+        )
+        return "refused"
+    return "applied"
+
+
 def roster_import_apply(*, roster_import: RosterImport, by: User) -> ImportApplied:
     """Carry out a previewed import, all of it in one transaction, or nothing.
 
@@ -702,17 +744,13 @@ def roster_import_apply(*, roster_import: RosterImport, by: User) -> ImportAppli
     """
     with transaction.atomic():
         roster_import = RosterImport.objects.select_for_update().get(pk=roster_import.pk)
-        if roster_import.status != RosterImport.Status.PREVIEWED:
+        if roster_import.status not in (RosterImport.Status.PREVIEWED, RosterImport.Status.QUEUED):
             raise ValidationError(IMPORT_NOT_PREVIEWED)
-        plan = import_plan(roster_import_rows(roster_import))
-        if plan.refused:
-            raise ValidationError(IMPORT_HAS_REFUSED_ROWS.format(count=len(plan.refused)))
-        if not plan.changes_anything:
-            raise ValidationError(IMPORT_NOTHING_TO_DO)
+        plan = _import_plan_checked(roster_import)
         started, record = timezone.now(), _ImportRecord()
         for provider_id, rows in plan.by_organization().items():
             _import_organization(plan, provider_id, rows, record, by)
-        roster_import.status = RosterImport.Status.APPLIED
+        roster_import.status, roster_import.error = RosterImport.Status.APPLIED, ""
         roster_import.applied_by, roster_import.applied_at = by, timezone.now()
         roster_import.changes = record.as_json()
         roster_import.save()

@@ -5,12 +5,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from contacts import importfile, services
-from contacts.import_admin import IMPORT_DONE
+from contacts.import_admin import IMPORT_QUEUED
 from contacts.models import EmailLog, Organization, RosterImport
 from contacts.services import IMPORT_CHANGED_SINCE
-from contacts.tests.factories import OrganizationFactory
+from contacts.tests.factories import OrganizationFactory, UserFactory
 from contacts.tests.import_files import HEADER, XLSX, csv_bytes, csv_upload, many_rows, xlsx_bytes, xlsx_upload
 from contacts.tests.test_admin_groups import EDITORS, REVIEWERS, cme_staff
+from pars.testing import run_email_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +49,15 @@ def test_an_editor_uploads_previews_confirms_and_sees_the_organizations(client, 
 
     response = client.post(preview_url(staged), follow=True)
     page = response.content.decode()
-    assert IMPORT_DONE.format(filename="providers-2026.csv", organizations=1, roles=1, people=2) in page
+    assert IMPORT_QUEUED.format(filename="providers-2026.csv") in page
+    assert "Importing 2 rows from providers-2026.csv" in page
+    assert '<meta http-equiv="refresh" content="3">' in page  # until the worker is done
+
+    run_email_worker()  # the worker imports it (and sends the invitations)
+    page = client.get(preview_url(staged)).content.decode()
+    assert "1 new organization(s), 1 more role(s), 2 new people" in page
     assert ">Sutter Health CME</a> (CA00123)" in page
+    assert "http-equiv" not in page
     assert "Undo this import" in page
     assert Organization.objects.get().roles.count() == 2
 
@@ -72,18 +80,37 @@ def test_a_file_that_changes_nothing_says_so(client, editor):
     assert "Import 1 row" not in page
 
 
-def test_a_refusal_at_confirmation_shows_the_preview_again_with_the_reason(client, editor):
+def test_a_second_confirmation_from_a_page_left_open_is_refused_with_the_reason(client, editor):
     staged_url = upload(client, csv_upload(ROWS)).url
     client.post(staged_url)  # the first confirmation imports
-    response = client.post(staged_url)  # a second one, from a page left open
+    response = client.post(staged_url)
     assert response.status_code == 200
-    assert "This file was already imported" in response.content.decode()
+    assert services.IMPORT_NOT_PREVIEWED in response.content.decode()
+    run_email_worker()
     assert Organization.objects.count() == 1
+
+
+def test_a_row_refused_by_the_time_the_worker_runs_puts_the_import_back_with_the_reason(client, editor):
+    staged_url = upload(client, csv_upload(ROWS)).url
+    client.post(staged_url)
+    services.organization_create(
+        primary=OrganizationFactory().primary_contact, by=None, provider_id="CA00123", name="Sutter Health CME"
+    )
+    run_email_worker()
+    staged = RosterImport.objects.get()
+    assert (staged.status, staged.error) == (
+        RosterImport.Status.PREVIEWED,
+        services.IMPORT_HAS_REFUSED_ROWS.format(count=1),
+    )
+    page = client.get(staged_url).content.decode()
+    assert services.IMPORT_HAS_REFUSED_ROWS.format(count=1) in page
+    assert "Primary Contact already held by" in page
 
 
 def test_undo_from_the_import_page_and_its_refusal_once_something_changed(client, editor):
     staged_url = upload(client, csv_upload(ROWS)).url
     client.post(staged_url)
+    run_email_worker()
     staged = RosterImport.objects.get()
     undo = reverse("admin:contacts_organization_import_undo", args=[staged.pk])
 
@@ -96,6 +123,7 @@ def test_undo_from_the_import_page_and_its_refusal_once_something_changed(client
 
 def test_undo_deletes_what_the_import_created(client, editor):
     client.post(upload(client, csv_upload(ROWS)).url)
+    run_email_worker()
     staged = RosterImport.objects.get()
     page = client.post(reverse("admin:contacts_organization_import_undo", args=[staged.pk]), follow=True)
     assert "is undone: 1 organization(s) and 2 people deleted" in page.content.decode()
@@ -104,6 +132,7 @@ def test_undo_deletes_what_the_import_created(client, editor):
 
 def test_the_organizations_history_names_the_import(client, editor):
     client.post(upload(client, csv_upload(ROWS)).url)
+    run_email_worker()
     sutter = Organization.objects.get()
     page = client.get(reverse("admin:contacts_organization_history", args=[sutter.pk])).content.decode()
     assert f"Imported by {editor} from providers-2026.csv</a>" in page
@@ -219,13 +248,17 @@ def test_an_unknown_import_is_404(client, editor):
 
 
 @pytest.mark.parametrize("organizations", [1, 40])
-def test_the_preview_takes_the_same_queries_for_5_rows_or_200(
+def test_the_preview_and_the_confirmation_take_the_same_queries_for_5_rows_or_200(
     client, editor, organizations, django_assert_max_num_queries
 ):
-    OrganizationFactory(provider_id="CA90000")  # a known organization, whose roster the plan reads
+    # A known organization, the file's first, whose roster the plan reads: its primary as the file has them.
+    primary = UserFactory(email="p0@society0.org", first_name="Firstp0", last_name="Last0", phone="(916) 555-0100")
+    OrganizationFactory(provider_id="CA90000", name="Imported Medical Society 0", city="Fresno", primary=primary)
     url = upload(client, xlsx_upload(many_rows(organizations))).url
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         assert client.get(url).status_code == 200
+    with django_assert_max_num_queries(17):
+        assert client.post(url).status_code == 302  # the confirmation, which queues it
 
 
 def test_the_upload_page_and_the_confirmation_take_a_fixed_number_of_queries(
@@ -235,7 +268,12 @@ def test_the_upload_page_and_the_confirmation_take_a_fixed_number_of_queries(
         assert client.get(UPLOAD).status_code == 200
     with django_assert_max_num_queries(8):
         url = upload(client, csv_upload(ROWS)).url
-    # One organization, its primary and one staff member: two people, each invited (savepoints included).
-    with django_assert_max_num_queries(70):
+    # The confirmation plans the rows again and queues the import; the worker writes them.
+    with django_assert_max_num_queries(15):
         assert client.post(url).status_code == 302
+    with django_assert_max_num_queries(6):
+        assert client.get(url).status_code == 200  # being imported
+    run_email_worker()
     assert EmailLog.objects.filter(kind=EmailLog.Kind.INVITATION).count() == 2
+    with django_assert_max_num_queries(7):
+        assert client.get(url).status_code == 200  # imported, with its organizations
