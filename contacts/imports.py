@@ -75,6 +75,12 @@ class RowPlan:
     person_changes: Mapping[str, str] = field(default_factory=dict)
     organization_changes: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def reasons_with_row(self) -> list[str]:
+        """The reasons, each naming its row, for the list of refused rows above the table."""
+        prefix = f"row {self.number}"
+        return [reason if reason.startswith(prefix) else f"{prefix}: {reason}" for reason in self.reasons]
+
 
 @dataclass(frozen=True)
 class ImportPlan:
