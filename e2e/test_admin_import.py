@@ -11,7 +11,7 @@ from accounts.tests.factories import UserFactory
 from contacts import services
 from contacts.models import Organization, Role
 from contacts.tests.factories import OrganizationFactory
-from contacts.tests.import_files import xlsx_bytes
+from contacts.tests.import_files import known_row, xlsx_bytes
 from contacts.tests.test_admin_groups import EDITORS, cme_staff
 from e2e.test_admin_pages_axe import DESKTOP, PHONE, check_at_both_widths, sign_in_to_admin
 from pars.testing import run_email_worker
@@ -60,16 +60,7 @@ def test_editor_uploads_reads_the_preview_confirms_and_sees_the_organizations(pa
     ana = sutter.primary_contact
     robert = UserFactory(first_name="Robert", last_name="Kim")
     services.role_assign(organization=sutter, person=robert, role=Role.BILLING, by=None)
-    moved = [
-        "CA00123",
-        "Sutter Health CME",
-        "Primary Contact",
-        ana.email,
-        ana.first_name,
-        ana.last_name,
-        ana.phone,
-        "Fresno",
-    ]
+    moved = known_row(sutter, "Primary Contact", ana, phone=ana.phone, city="Fresno")
     staff = ["CA00123", "Sutter Health CME", "Staff", "sam@kern.org", "Sam", "Lee", "", ""]
     kept = ["CA00123", "Sutter Health CME", "Billing Contact", robert.email, "Robert", "Kim", "", ""]
     replacing = ["CA00123", "Sutter Health CME", "Billing Contact", "bill@kern.org", "Bill", "Ortiz", "", ""]

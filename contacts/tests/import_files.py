@@ -62,3 +62,17 @@ def many_rows(organizations: int, *, start: int = 0) -> list[list[str]]:
                 ]
             )
     return rows
+
+
+def known_row(organization, role: str, person, *, phone: str = "", city: str = "") -> list[str]:
+    """A row naming a person and an organization already in the database, as HEADER orders it."""
+    return [
+        organization.provider_id,
+        organization.name,
+        role,
+        person.email,
+        person.first_name,
+        person.last_name,
+        phone,
+        city,
+    ]

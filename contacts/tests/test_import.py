@@ -15,7 +15,7 @@ from contacts.services import (
     IMPORT_UNDONE_EMAIL,
 )
 from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, StaffUserFactory, UserFactory
-from contacts.tests.import_files import csv_upload, xlsx_upload
+from contacts.tests.import_files import csv_upload, known_row, xlsx_upload
 from pars.testing import run_email_worker
 
 pytestmark = pytest.mark.django_db
@@ -104,16 +104,7 @@ def test_addresses_are_stored_canonical_and_one_person_is_invited_once(editor):
 def test_a_known_persons_details_and_an_organizations_city_are_updated(editor):
     sutter = OrganizationFactory(provider_id="CA00123", name="Sutter Health CME", city="Sacramento")
     ana = sutter.primary_contact
-    row = [
-        "CA00123",
-        "Sutter Health CME",
-        "Primary Contact",
-        ana.email,
-        ana.first_name,
-        ana.last_name,
-        "(916) 555-0199",
-        "Fresno",
-    ]
+    row = known_row(sutter, "Primary Contact", ana, phone="(916) 555-0199", city="Fresno")
     staged = stage([row], editor)
     assert outcomes(staged) == [(2, "updated")]
     assert plan_of(staged).rows[0].notes == (
