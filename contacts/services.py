@@ -634,6 +634,10 @@ IMPORT_CHANGED_SINCE = (
     "This import can no longer be undone: {what} changed after it. Undo reverts an import only while nothing "
     "it touched has changed since; make the remaining corrections by hand."
 )
+IMPORT_OVERTAKEN = (
+    "Nothing was imported: another change saved the same organizations or roles meanwhile. "
+    "Read the preview again and confirm it if it still says what you want."
+)
 IMPORT_UNDONE_EMAIL = "Not sent: the import that caused it was undone."
 
 
@@ -724,9 +728,11 @@ def roster_import_run(import_id: int, by_id: int) -> str:
     roster_import, by = RosterImport.objects.get(pk=import_id), User.objects.get(pk=by_id)
     try:
         roster_import_apply(roster_import=roster_import, by=by)
-    except ValidationError as error:
+    except (ValidationError, IntegrityError) as error:
+        # IntegrityError: another import or edit committed the same organization or role meanwhile.
+        reason = " ".join(error.messages) if isinstance(error, ValidationError) else IMPORT_OVERTAKEN
         RosterImport.objects.filter(pk=import_id, status=RosterImport.Status.QUEUED).update(
-            status=RosterImport.Status.PREVIEWED, error=" ".join(error.messages)
+            status=RosterImport.Status.PREVIEWED, error=reason
         )
         return "refused"
     return "applied"

@@ -1,7 +1,9 @@
 """The bulk import's admin pages: upload, preview and confirm, undo; bad files answered on the form, never a 500."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError
 from django.urls import reverse
 
 from contacts import importfile, services
@@ -277,3 +279,34 @@ def test_the_upload_page_and_the_confirmation_take_a_fixed_number_of_queries(
     assert EmailLog.objects.filter(kind=EmailLog.Kind.INVITATION).count() == 2
     with django_assert_max_num_queries(7):
         assert client.get(url).status_code == 200  # imported, with its organizations
+
+
+@pytest.mark.parametrize(
+    ("raised", "reason"),
+    [
+        (
+            ValidationError("That role changed meanwhile; try again."),
+            "Nothing was imported: row 3: That role changed meanwhile; try again.",
+        ),
+        (IntegrityError("duplicate key value violates unique constraint"), services.IMPORT_OVERTAKEN),
+    ],
+    ids=["refused", "overtaken"],
+)
+def test_an_import_the_worker_could_not_finish_is_back_to_its_preview_with_the_reason(
+    client, editor, monkeypatch, raised, reason
+):
+    staged_url = upload(client, csv_upload(ROWS)).url
+    client.post(staged_url)
+
+    def failing(**arguments):
+        raise raised
+
+    monkeypatch.setattr(services, "role_assign", failing)
+    run_email_worker()
+
+    staged = RosterImport.objects.get()
+    assert (staged.status, staged.error) == (RosterImport.Status.PREVIEWED, reason)
+    assert not Organization.objects.exists()
+    page = client.get(staged_url).content.decode()
+    assert reason in page
+    assert 'value="Import 2 rows"' in page  # it may be confirmed again
