@@ -195,12 +195,20 @@ def _parse(source: ImportRow) -> _Row:
 
 
 @dataclass(frozen=True)
+class _Holder:
+    """Who holds a role: their address, and their name as the site writes it (User.__str__)."""
+
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
 class _World:
     """What the database holds about the file's organizations and people, read in four queries."""
 
     organizations: dict[str, Organization]
     people: dict[str, User]
-    holders: dict[tuple[int, str], list[ContactRole]]
+    holders: dict[tuple[int, str], list["_Holder"]]
     with_access: set[int]
 
     @classmethod
@@ -208,9 +216,14 @@ class _World:
         organizations = Organization.objects.in_bulk({row.provider_id for row in rows}, field_name="provider_id")
         people = User.objects.in_bulk({row.email for row in rows if row.email}, field_name="email")
         holders = defaultdict(list)
-        roles = ContactRole.objects.filter(organization__in=organizations.values()).select_related("person")
-        for contact_role in roles:
-            holders[contact_role.organization_id, contact_role.role].append(contact_role)
+        # Plain values, not instances: a file of known organizations reads thousands of roles.
+        roles = ContactRole.objects.filter(organization__in=organizations.values()).values_list(
+            "organization_id", "role", "person__email", "person__first_name", "person__last_name"
+        )
+        for organization_id, role, email, first_name, last_name in roles:
+            holders[organization_id, role].append(
+                _Holder(email=email, name=f"{first_name} {last_name}".strip() or email)
+            )
         with_access = set(
             ContactRole.objects.filter(person__in=people.values(), role__in=ACCESS_ROLES).values_list(
                 "person_id", flat=True
@@ -338,10 +351,10 @@ class _Planner:
             if row.role is None:
                 continue
             held = self.world.holders.get((organization.pk, row.role), [])
-            if any(holder.person.email == row.email for holder in held):
+            if any(holder.email == row.email for holder in held):
                 row.outcome = UPDATED if row.organization_changes else UNCHANGED
             elif held and row.role != Role.STAFF:
-                row.reasons.append(WOULD_REPLACE.format(role=row.role.label, person=held[0].person))
+                row.reasons.append(WOULD_REPLACE.format(role=row.role.label, person=held[0].name))
 
     def _person(self, row: _Row) -> None:
         """The person's side of a row: a new person, changed details, and the invitation a role would send."""
