@@ -681,7 +681,9 @@ class _ImportRecord:
     organizations_updated: dict[str, dict] = field(default_factory=dict)
     people_updated: dict[str, dict] = field(default_factory=dict)
     people: dict[str, User] = field(default_factory=dict)
+    # Only what it changed: a row found unchanged neither names the import in History nor blocks its undo.
     touched: set[int] = field(default_factory=set)
+    people_touched: set[int] = field(default_factory=set)
 
     def as_json(self) -> dict:
         return {
@@ -691,7 +693,7 @@ class _ImportRecord:
             "organizations_updated": self.organizations_updated,
             "people_updated": self.people_updated,
             "organizations": sorted(self.touched),
-            "people": sorted(person.pk for person in self.people.values()),
+            "people": sorted(self.people_touched),
         }
 
 
@@ -781,9 +783,11 @@ def _import_organization(plan: ImportPlan, provider_id: str, rows: list, record:
             primary_row, organization_create, primary=primary, by=by, provider_id=provider_id, **details
         ).organization
         record.organizations_created.append(organization.pk)
-    record.touched.add(organization.pk)
+        record.touched.add(organization.pk)
+        record.people_touched.add(primary.pk)
     for row in rows:
         if row.organization_changes:
+            record.touched.add(organization.pk)
             record.organizations_updated[str(organization.pk)] = {
                 name: getattr(organization, name) for name in row.organization_changes
             }
@@ -792,6 +796,8 @@ def _import_organization(plan: ImportPlan, provider_id: str, rows: list, record:
         if row.outcome == CREATED:
             change = _import_row(row, role_assign, organization=organization, person=person, role=row.role, by=by)
             record.roles_created.append(change.contact_role.pk)
+            record.touched.add(organization.pk)
+            record.people_touched.add(person.pk)
 
 
 def _import_person(plan: ImportPlan, row, record: _ImportRecord, by: User) -> User:
@@ -804,7 +810,9 @@ def _import_person(plan: ImportPlan, row, record: _ImportRecord, by: User) -> Us
         person = found.person
         if found.created:
             record.people_created.append(person.pk)
+            record.people_touched.add(person.pk)
     elif row.person_changes:
+        record.people_touched.add(person.pk)
         record.people_updated[str(person.pk)] = {name: getattr(person, name) for name in row.person_changes}
         person = _import_row(row, person_update, person=person, by=by, **row.person_changes)
     record.people[row.email] = person

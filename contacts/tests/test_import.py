@@ -395,3 +395,17 @@ def test_an_invited_person_keeps_the_invitation_of_a_role_given_elsewhere(editor
     services.roster_import_undo(roster_import=staged, by=editor)
     assert type(editor).objects.filter(pk=sam.pk).exists()
     assert not ContactRole.objects.filter(person=sam).exists()
+
+
+def test_an_unchanged_row_neither_names_the_import_nor_blocks_its_undo(editor):
+    sutter = OrganizationFactory(provider_id="CA00123", name="Sutter Health CME")
+    unchanged = known_row(sutter, "Primary Contact", sutter.primary_contact)
+    staged = stage([unchanged, KERN], editor)
+    services.roster_import_apply(roster_import=staged, by=editor)
+    assert not sutter.imports.exists()
+    services.contacts_confirm(organization=sutter, by=sutter.primary_contact)  # after the import
+    services.person_update(person=sutter.primary_contact, by=None, job_title="Director")
+
+    services.roster_import_undo(roster_import=staged, by=editor)
+
+    assert list(Organization.objects.all()) == [sutter]
