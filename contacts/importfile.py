@@ -46,6 +46,8 @@ FILE_FORMULA = (
 
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm")
 ZIP_MAGIC = b"PK\x03\x04"
+# An Excel 97-2003 workbook (.xls), or any other OLE2 compound file.
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
 
 class ImportFileError(Exception):
@@ -90,6 +92,8 @@ def import_file_read(upload) -> list[ImportRow]:
     if upload.size == 0:
         raise ImportFileError(FILE_EMPTY.format(name=name))
     content = upload.read()
+    if content.startswith(OLE_MAGIC):
+        raise ImportFileError(FILE_NOT_READABLE.format(name=name))
     if name.lower().endswith(EXCEL_EXTENSIONS) or content.startswith(ZIP_MAGIC):
         table = _excel_table(content, name)
     else:

@@ -184,6 +184,10 @@ BAD_FILES = {
         bad("providers.xlsx", b"PK\x03\x04 not really a zip", XLSX),
         importfile.FILE_NOT_READABLE.format(name="providers.xlsx"),
     ),
+    "old-excel": (
+        bad("providers.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), "application/vnd.ms-excel"),
+        importfile.FILE_NOT_READABLE.format(name="providers.xls"),
+    ),
     "utf-16": (bad("providers.csv", "provider_id,organization,role,email\n".encode("utf-16")), None),
 }
 
