@@ -387,7 +387,7 @@ def test_a_previewed_import_has_nothing_to_undo(editor):
     assert refused.value.messages == [IMPORT_NOT_APPLIED.format(status="previewed, not imported")]
 
 
-def test_an_invited_person_keeps_the_invitation_of_a_role_given_elsewhere(editor):
+def test_undo_keeps_a_person_the_import_found_and_removes_only_the_role_it_gave(editor):
     """A person the import found (not created) keeps their account on undo; only the role it gave goes."""
     sam = InvitedUserFactory(email="sam@sutter.org", first_name="Sam", last_name="Lee")
     staged = stage([SUTTER, SUTTER_STAFF], editor)
