@@ -25,7 +25,17 @@ from django.utils.html import format_html
 
 from contacts import exports, reporting, services
 from contacts.emails import emails_resend
-from contacts.models import SINGULAR_ROLES, ContactRole, EmailLog, Organization, Role, required_roles, stale_before
+from contacts.import_admin import OrganizationImportMixin
+from contacts.models import (
+    SINGULAR_ROLES,
+    ContactRole,
+    EmailLog,
+    Organization,
+    Role,
+    RosterImport,
+    required_roles,
+    stale_before,
+)
 from contacts.reminder_action import send_update_reminder_action
 from contacts.services import PRIMARY_CANNOT_BE_REMOVED, PRIMARY_ROLE_FIXED, RosterRow
 from pars import addresses
@@ -287,7 +297,7 @@ def _with_fallback(person, is_fallback, missing: Role) -> str:
 
 
 @admin.register(Organization)
-class OrganizationAdmin(StaffModelAdmin):
+class OrganizationAdmin(OrganizationImportMixin, StaffModelAdmin):
     """Organizations with their rosters. Reviewers view; editors change; the roster saves through the services."""
 
     # Short headers: the columns are many, and a header never wraps.
@@ -539,7 +549,11 @@ class OrganizationAdmin(StaffModelAdmin):
             .select_related("history_user", "person")
             .order_by("-history_date", "-history_id")[:200]
         )
-        return super().history_view(request, object_id, {**(extra_context or {}), "roster_history": roster_history})
+        # Each import that created or changed it, by whom and from which file, with a link to its undo.
+        imports = RosterImport.objects.filter(organizations=organization_id, status__in=["applied", "undone"])
+        imports = imports.select_related("applied_by", "undone_by").defer("rows", "changes")
+        context = {**(extra_context or {}), "roster_history": roster_history, "imports": imports}
+        return super().history_view(request, object_id, context)
 
 
 EMAILS_RESENT = "Queued again: {count} (the worker sends them within a minute)."

@@ -464,3 +464,68 @@ class EmailChange(models.Model):
 
     def has_expired(self, now=None) -> bool:
         return (now or timezone.now()) >= self.expires_at
+
+
+class RosterImport(models.Model):
+    """One bulk import of organizations and their rosters, from its preview to its undo.
+
+    previewed -> queued (confirmed; the worker imports it) -> applied -> undone; a
+    refusal while importing puts it back to previewed, with the reason in `error`. The rows are kept as read from the file when it is uploaded (previewed), so the
+    preview and the confirmation read the same rows without a second upload. Once
+    applied, `changes` records what the import did, which is what its undo reverts:
+    {"organizations_created": [id], "people_created": [id], "roles_created": [id],
+    "organizations_updated": {id: {field: old value}}, "people_updated": {id: {field: old value}}}.
+    """
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", "Previewed, not imported"
+        QUEUED = "queued", "Being imported"
+        APPLIED = "applied", "Imported"
+        UNDONE = "undone", "Undone"
+
+    filename = models.CharField(max_length=255)
+    rows = models.JSONField(default=list, help_text="[[row number, {column: value}], ...] as read from the file.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEWED)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changes = models.JSONField(default=dict, blank=True)
+    # Why the worker imported nothing (a row refused at the last moment); the import is previewed again.
+    error = models.TextField(blank=True)
+    # The organizations it created or changed: their History pages name the import.
+    organizations = models.ManyToManyField(Organization, blank=True, related_name="imports")
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+        # Reached through the organizations' admin, under its permissions: no permissions of its own.
+        default_permissions = ()
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["previewed", "queued", "applied", "undone"]),
+                name="contacts_rosterimport_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.filename} ({self.get_status_display().lower()})"
+
+    @property
+    def summary(self) -> str:
+        """What an applied import did, in numbers."""
+        changes = self.changes or {}
+        return (
+            f"{len(changes.get('organizations_created', []))} new organization(s), "
+            f"{len(changes.get('roles_created', []))} more role(s), {len(changes.get('people_created', []))} new people"
+        )
+
+    @property
+    def event(self) -> str:
+        """The import as History names it: "imported by Eduardo Morales from providers-2026.xlsx"."""
+        return f"imported by {self.applied_by or self.uploaded_by} from {self.filename}"

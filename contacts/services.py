@@ -15,20 +15,25 @@ dataclass (RoleChange, Handover, ...), which says whether it queued an invitatio
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_tasks import task
 
 from contacts.emails import absolute_url, email_send, recipients_lock
+from contacts.importfile import ImportRow
+from contacts.imports import CREATED, ImportPlan, import_plan
 from contacts.models import (
     ACCESS_ROLES,
     ROLE_PURPOSES,
@@ -38,6 +43,7 @@ from contacts.models import (
     EmailLog,
     Organization,
     Role,
+    RosterImport,
     details_shared_elsewhere,
 )
 from contacts.notices import (
@@ -944,3 +950,295 @@ def _invitation_to_corrected_address(*, person: User, organization: Organization
         return False
     log = invitation_send(person=person, organization=roles[0].organization, by=by, role=roles[0].role)
     return log.status == EmailLog.Status.QUEUED
+
+
+# Bulk import -------------------------------------------------------------------------------
+
+IMPORT_HAS_REFUSED_ROWS = (
+    "Nothing was imported: {count} row(s) are refused. Correct them in the file and upload it again."
+)
+IMPORT_NOTHING_TO_DO = "Nothing to import: every row is already as the file says."
+IMPORT_NOT_PREVIEWED = "This file was already imported (or its import undone); upload it again to import it anew."
+IMPORT_ROW_FAILED = "Nothing was imported: row {row}: {error}"
+IMPORT_NOT_APPLIED = "Only an import that was carried out can be undone; this one is {status}."
+IMPORT_CHANGED_SINCE = (
+    "This import can no longer be undone: {what} changed after it. Undo reverts an import only while nothing "
+    "it touched has changed since; make the remaining corrections by hand."
+)
+IMPORT_OVERTAKEN = (
+    "Nothing was imported: another change saved the same organizations or roles meanwhile. "
+    "Read the preview again and confirm it if it still says what you want."
+)
+IMPORT_UNDONE_EMAIL = "Not sent: the import that caused it was undone."
+
+
+@dataclass(frozen=True)
+class ImportApplied:
+    roster_import: RosterImport
+    plan: ImportPlan
+    organizations_created: int
+    roles_created: int
+    people_created: int
+
+
+@dataclass(frozen=True)
+class ImportUndone:
+    roster_import: RosterImport
+    organizations_deleted: int
+    roles_removed: int
+    people_deleted: int
+
+
+def roster_import_stage(*, rows: Sequence[ImportRow], filename: str, by: User) -> RosterImport:
+    """Keep the rows of an uploaded file for its preview and its confirmation (RosterImport, previewed).
+
+    Nothing else is written: the preview plans what the rows would do each time it is shown.
+    """
+    stored = [[row.number, row.values] for row in rows]
+    return RosterImport.objects.create(filename=filename, rows=stored, uploaded_by=by)
+
+
+def roster_import_rows(roster_import: RosterImport) -> list[ImportRow]:
+    return [ImportRow(number=number, values=values) for number, values in roster_import.rows]
+
+
+@dataclass
+class _ImportRecord:
+    """What an import did, as its undo will need it."""
+
+    organizations_created: list[int] = field(default_factory=list)
+    people_created: list[int] = field(default_factory=list)
+    roles_created: list[int] = field(default_factory=list)
+    organizations_updated: dict[str, dict] = field(default_factory=dict)
+    people_updated: dict[str, dict] = field(default_factory=dict)
+    people: dict[str, User] = field(default_factory=dict)
+    # Only what it changed: a row found unchanged neither names the import in History nor blocks its undo.
+    touched: set[int] = field(default_factory=set)
+    people_touched: set[int] = field(default_factory=set)
+
+    def as_json(self) -> dict:
+        return {
+            "organizations_created": self.organizations_created,
+            "people_created": self.people_created,
+            "roles_created": self.roles_created,
+            "organizations_updated": self.organizations_updated,
+            "people_updated": self.people_updated,
+            "organizations": sorted(self.touched),
+            "people": sorted(self.people_touched),
+        }
+
+
+def _import_plan_checked(roster_import: RosterImport) -> ImportPlan:
+    """The plan of the import's rows as of now, refused while a row is refused or when it would change nothing."""
+    plan = import_plan(roster_import_rows(roster_import))
+    if plan.refused:
+        raise ValidationError(IMPORT_HAS_REFUSED_ROWS.format(count=len(plan.refused)))
+    if not plan.changes_anything:
+        raise ValidationError(IMPORT_NOTHING_TO_DO)
+    return plan
+
+
+def roster_import_queue(*, roster_import: RosterImport, by: User) -> RosterImport:
+    """Confirm a previewed import: the worker carries it out (roster_import_apply), since thousands of rows
+    take longer than a web request may.
+
+    The rows are planned first, so a refused row is told at once and nothing is queued.
+    """
+    with transaction.atomic():
+        roster_import = RosterImport.objects.select_for_update().get(pk=roster_import.pk)
+        if roster_import.status != RosterImport.Status.PREVIEWED:
+            raise ValidationError(IMPORT_NOT_PREVIEWED)
+        _import_plan_checked(roster_import)
+        roster_import.status, roster_import.error = RosterImport.Status.QUEUED, ""
+        roster_import.save(update_fields=["status", "error"])
+        roster_import_run.enqueue(roster_import.pk, by.pk)
+    return roster_import
+
+
+@task()
+def roster_import_run(import_id: int, by_id: int) -> str:
+    """The worker's side of roster_import_queue: the import applied, or back to previewed with the reason."""
+    roster_import, by = RosterImport.objects.get(pk=import_id), User.objects.get(pk=by_id)
+    try:
+        roster_import_apply(roster_import=roster_import, by=by)
+    except (ValidationError, IntegrityError) as error:
+        # IntegrityError: another import or edit committed the same organization or role meanwhile.
+        reason = " ".join(error.messages) if isinstance(error, ValidationError) else IMPORT_OVERTAKEN
+        RosterImport.objects.filter(pk=import_id, status=RosterImport.Status.QUEUED).update(
+            status=RosterImport.Status.PREVIEWED, error=reason
+        )
+        return "refused"
+    return "applied"
+
+
+def roster_import_apply(*, roster_import: RosterImport, by: User) -> ImportApplied:
+    """Carry out a previewed import, all of it in one transaction, or nothing.
+
+    The rows are planned again (the database may have changed since the preview);
+    while any is refused, nothing is written. Each row is written through the
+    services above, so it keeps every rule they keep: the organization created with
+    its Primary Contact, canonical addresses, one invitation for a person's first
+    access. A refusal while writing (a late error) undoes every row before it.
+    The History of every organization and person it changed names the import.
+    """
+    with transaction.atomic():
+        roster_import = RosterImport.objects.select_for_update().get(pk=roster_import.pk)
+        if roster_import.status not in (RosterImport.Status.PREVIEWED, RosterImport.Status.QUEUED):
+            raise ValidationError(IMPORT_NOT_PREVIEWED)
+        plan = _import_plan_checked(roster_import)
+        started, record = timezone.now(), _ImportRecord()
+        for provider_id, rows in plan.by_organization().items():
+            _import_organization(plan, provider_id, rows, record, by)
+        roster_import.status, roster_import.error = RosterImport.Status.APPLIED, ""
+        roster_import.applied_by, roster_import.applied_at = by, timezone.now()
+        roster_import.changes = record.as_json()
+        roster_import.save()
+        roster_import.organizations.set(record.touched)
+        _history_reason(roster_import, since=started, reason=roster_import.event)
+    return ImportApplied(
+        roster_import=roster_import,
+        plan=plan,
+        organizations_created=len(record.organizations_created),
+        roles_created=len(record.roles_created),
+        people_created=len(record.people_created),
+    )
+
+
+def _import_organization(plan: ImportPlan, provider_id: str, rows: list, record: _ImportRecord, by: User) -> None:
+    organization = plan.organizations[provider_id]
+    if organization is None:
+        primary_row, rows = rows[0], rows[1:]  # by_organization puts a new organization's primary first
+        primary = _import_person(plan, primary_row, record, by)
+        details = plan.organization_details[provider_id]
+        organization = _import_row(
+            primary_row, organization_create, primary=primary, by=by, provider_id=provider_id, **details
+        ).organization
+        record.organizations_created.append(organization.pk)
+        record.touched.add(organization.pk)
+        record.people_touched.add(primary.pk)
+    for row in rows:
+        if row.organization_changes:
+            record.touched.add(organization.pk)
+            record.organizations_updated[str(organization.pk)] = {
+                name: getattr(organization, name) for name in row.organization_changes
+            }
+            _import_row(row, organization_update, organization=organization, by=by, **row.organization_changes)
+        person = _import_person(plan, row, record, by)
+        if row.outcome == CREATED:
+            change = _import_row(row, role_assign, organization=organization, person=person, role=row.role, by=by)
+            record.roles_created.append(change.contact_role.pk)
+            record.touched.add(organization.pk)
+            record.people_touched.add(person.pk)
+
+
+def _import_person(plan: ImportPlan, row, record: _ImportRecord, by: User) -> User:
+    """The row's person, once per address: created when new, their details corrected when the file says so."""
+    if row.email in record.people:
+        return record.people[row.email]
+    person = plan.people.get(row.email)
+    if person is None:
+        found = _import_row(row, person_get_or_create, email=row.email, by=by, **row.person_details)
+        person = found.person
+        if found.created:
+            record.people_created.append(person.pk)
+            record.people_touched.add(person.pk)
+    elif row.person_changes:
+        record.people_touched.add(person.pk)
+        record.people_updated[str(person.pk)] = {name: getattr(person, name) for name in row.person_changes}
+        person = _import_row(row, person_update, person=person, by=by, **row.person_changes)
+    record.people[row.email] = person
+    return person
+
+
+def _import_row(row, service, **arguments):
+    """One service call for one row; its refusal names the row, and rolls the whole import back."""
+    try:
+        return service(**arguments)
+    except ValidationError as error:
+        raise ValidationError(IMPORT_ROW_FAILED.format(row=row.number, error=" ".join(error.messages))) from None
+
+
+def _history_reason(roster_import: RosterImport, *, since: datetime, reason: str) -> None:
+    """Name the import (or its undo) on the history rows it wrote, where History shows why a change was made."""
+    organizations, people = roster_import.changes["organizations"], roster_import.changes["people"]
+    rows = [
+        Organization.history.filter(id__in=organizations),
+        ContactRole.history.filter(Q(organization_id__in=organizations) | Q(person_id__in=people)),
+        User.history.filter(id__in=people),
+    ]
+    for history in rows:
+        history.filter(history_date__gte=since, history_change_reason__isnull=True).update(history_change_reason=reason)
+
+
+def _import_changed_since(roster_import: RosterImport) -> str | None:
+    """What the import touched that changed after it, in words; None when nothing did."""
+    after = roster_import.applied_at
+    organizations, people = roster_import.changes["organizations"], roster_import.changes["people"]
+    changed = Organization.history.filter(id__in=organizations, history_date__gt=after).first()
+    if changed:
+        return changed.name
+    changed = (
+        ContactRole.history.filter(Q(organization_id__in=organizations) | Q(person_id__in=people))
+        .filter(history_date__gt=after)
+        .first()
+    )
+    if changed:
+        return f"the roster of {Organization.objects.filter(pk=changed.organization_id).first() or 'an organization'}"
+    with_password = (
+        User.objects.filter(pk__in=roster_import.changes["people_created"])
+        .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+        .first()
+    )
+    if with_password:
+        return f"the account of {with_password} (they set a password)"
+    changed = User.history.filter(id__in=people, history_date__gt=after).first()
+    if changed:
+        return f"the details of {changed.instance}"
+    return None
+
+
+def roster_import_undo(*, roster_import: RosterImport, by: User) -> ImportUndone:
+    """Revert an import while nothing it touched has changed since (IMPORT_CHANGED_SINCE otherwise).
+
+    The roles it gave are removed (their holders are told, as always), the details it
+    corrected are put back, the organizations and the people it created are deleted,
+    and the invitations it queued that have not gone out yet are not sent.
+    """
+    with transaction.atomic():
+        roster_import = RosterImport.objects.select_for_update().get(pk=roster_import.pk)
+        if roster_import.status != RosterImport.Status.APPLIED:
+            raise ValidationError(IMPORT_NOT_APPLIED.format(status=roster_import.get_status_display().lower()))
+        what = _import_changed_since(roster_import)
+        if what:
+            raise ValidationError(IMPORT_CHANGED_SINCE.format(what=what))
+        started, changes = timezone.now(), roster_import.changes
+        created = set(changes["organizations_created"])
+        roles = ContactRole.objects.filter(pk__in=changes["roles_created"]).exclude(organization_id__in=created)
+        roles = list(roles.select_related("organization", "person"))
+        for contact_role in roles:
+            role_remove(contact_role=contact_role, by=by)
+        for pk, old in changes["organizations_updated"].items():
+            organization_update(organization=Organization.objects.get(pk=pk), by=by, **old)
+        for pk, old in changes["people_updated"].items():
+            person_update(person=User.objects.get(pk=pk), by=by, **old)
+        EmailLog.objects.filter(recipient__in=changes["people_created"], status=EmailLog.Status.QUEUED).update(
+            status=EmailLog.Status.SUPPRESSED, error=IMPORT_UNDONE_EMAIL, next_attempt_at=None
+        )
+        for instance in [
+            *Organization.objects.filter(pk__in=created),
+            *User.objects.filter(pk__in=changes["people_created"]),
+        ]:
+            instance._history_user = by
+            instance.delete()
+        roster_import.status = RosterImport.Status.UNDONE
+        roster_import.undone_by, roster_import.undone_at = by, timezone.now()
+        roster_import.save()
+        _history_reason(
+            roster_import, since=started, reason=f"undo of the import from {roster_import.filename} by {by}"
+        )
+    return ImportUndone(
+        roster_import=roster_import,
+        organizations_deleted=len(created),
+        roles_removed=len(roles),
+        people_deleted=len(changes["people_created"]),
+    )

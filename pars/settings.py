@@ -255,6 +255,9 @@ CONTACTS_CONFIRM_PERIOD_DAYS = env.int("CONTACTS_CONFIRM_PERIOD_DAYS", default=3
 CONTACTS_REMINDER_INTERVAL_DAYS = env.int("CONTACTS_REMINDER_INTERVAL_DAYS", default=30)
 # Roles every organization must fill besides the Primary Contact; "complete" needs them and a current confirmation.
 CONTACTS_REQUIRED_ROLES = env.list("CONTACTS_REQUIRED_ROLES", default=["billing", "ceo"])
+# The bulk import refuses a larger file (5,000 rows of CSV are about 0.6 MB) and more rows than this.
+CONTACTS_IMPORT_MAX_BYTES = env.int("CONTACTS_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+CONTACTS_IMPORT_MAX_ROWS = env.int("CONTACTS_IMPORT_MAX_ROWS", default=20_000)
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
