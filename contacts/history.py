@@ -54,6 +54,10 @@ def _entry(record) -> dict:
         # The accreditor's staff are marked as such, so a provider tells them from a colleague.
         "actor_is_staff": bool(record.history_user and record.history_user.is_staff),
         "changes": [],
+        # Why, when the writer said (a bulk import and its undo); a merge's reason is worded as the action itself.
+        "reason": None
+        if _MERGE_REASON_PATTERN.fullmatch(record.history_change_reason or "")
+        else record.history_change_reason,
     }
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from contacts import imports, services
 from contacts.importfile import import_file_read
@@ -91,6 +92,16 @@ def test_history_names_the_import_its_editor_and_its_file(editor):
     assert sutter.history.get().history_change_reason == reason
     assert {r.history_change_reason for r in ContactRole.history.filter(organization_id=sutter.pk)} == {reason}
     assert list(sutter.imports.all()) == [RosterImport.objects.get()]
+
+
+def test_the_organizations_history_tab_says_its_changes_came_from_the_import(editor, client):
+    services.roster_import_apply(roster_import=stage([SUTTER, SUTTER_STAFF], editor), by=editor)
+    sutter = Organization.objects.get(provider_id="CA00123")
+    client.force_login(sutter.primary_contact)
+    html = client.get(reverse("contacts:history", args=[sutter.pk])).content.decode()
+    reason = "(imported by Eduardo Morales from providers-2026.csv)"
+    assert f"created the organization {reason}." in html
+    assert f"assigned Sam Lee as Staff {reason}." in html
 
 
 def test_addresses_are_stored_canonical_and_one_person_is_invited_once(editor):
