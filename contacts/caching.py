@@ -47,14 +47,27 @@ def _people_history() -> str:
     return get_user_model().history.model._meta.db_table
 
 
+def _history_tables() -> tuple[str, str, str]:
+    return (HistoricalOrganization._meta.db_table, HistoricalContactRole._meta.db_table, _people_history())
+
+
 def directory_version_columns() -> str:
     """SQL for three columns: the newest history id of every organization, role and person.
 
     Any change to them moves one, so together they are the directory's version;
     contacts.public_views reads them in the query it needs anyway (the accreditors).
     """
-    tables = (HistoricalOrganization._meta.db_table, HistoricalContactRole._meta.db_table, _people_history())
-    return ", ".join(_newest(table) for table in tables)
+    return ", ".join(_newest(table) for table in _history_tables())
+
+
+def directory_changed_at_column() -> str:
+    """SQL for one column: when the newest history row of any organization, role or person was written.
+
+    The open data's Last-Modified (contacts.open_data). One probe of each history
+    table's history_date index, read in the same query as the version.
+    """
+    newest = " UNION ALL ".join(f'SELECT MAX("history_date") AS "at" FROM "{table}"' for table in _history_tables())
+    return f'(SELECT MAX("at") FROM ({newest}) "newest")'
 
 
 def directory_page_key(request, version: str) -> str | None:
