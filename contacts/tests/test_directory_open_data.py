@@ -4,9 +4,11 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.urls import reverse
 from django.utils.http import http_date
 
@@ -399,3 +401,27 @@ def test_no_download_is_offered_for_a_search_to_correct(client, delta):
 
     assert CSV not in html
     assert JSON not in html
+
+
+# The documented format
+
+
+def _shape(value):
+    """The keys and types of a JSON value, nulls aside: what a reader of the format relies on."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def test_the_readme_documents_the_json_as_it_is_served(client, delta):
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    section = readme.split("## Open data", 1)[1].split("\n## ", 1)[0]
+    example = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    served = json_document(download(client, JSON, {"q": "delta three"}))
+
+    assert list(example) == list(served)
+    assert _shape(example) == _shape(served)
+    for key in ("version", "query", "count", "truncated", "providers", *served["providers"][0]):
+        assert f"`{key}`" in section or f"`providers[].{key}`" in section or f".{key}`" in section, key
