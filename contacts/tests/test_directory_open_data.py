@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.http import http_date
 
-from contacts import open_data, services
+from contacts import open_data, public_views, services
 from contacts.models import AccreditationStatus, Role
 from contacts.tests.directory_checks import (
     BAD_SEARCHES,
@@ -425,3 +427,16 @@ def test_the_readme_documents_the_json_as_it_is_served(client, delta):
     assert _shape(example) == _shape(served)
     for key in ("version", "query", "count", "truncated", "providers", *served["providers"][0]):
         assert f"`{key}`" in section or f"`providers[].{key}`" in section or f".{key}`" in section, key
+
+
+@pytest.mark.postgres
+def test_last_modified_probes_each_history_date_index(delta):
+    with CaptureQueriesContext(connection) as queries:
+        public_views.directory_state()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # tiny tables are read whole otherwise
+        cursor.execute(f"EXPLAIN {queries[0]['sql']}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    for table in ("contacts_historicalorganization", "contacts_historicalcontactrole", "accounts_historicaluser"):
+        assert f"Index Only Scan Backward using {table}_history_date_" in plan, table
