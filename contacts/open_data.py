@@ -171,11 +171,17 @@ def export_response(request, *, kind: str, export: Export):
     response[TRUNCATED_HEADER] = "true" if truncated else "false"
     if kind == "csv":
         response["Content-Disposition"] = 'attachment; filename="cme-providers.csv"'
-        response.streaming_content = _csv_stream(export.listings(count))
-    else:
-        header = {"version": FORMAT_VERSION, "query": export.query, "count": count, "truncated": truncated}
-        response.streaming_content = _json_stream(header, export.listings(count))
+    # A HEAD gets the headers alone: no provider is read (the WSGI server would read them all to discard them).
+    if request.method != "HEAD":
+        response.streaming_content = _stream(kind, export, count=count, truncated=truncated)
     return response
+
+
+def _stream(kind: str, export: Export, *, count: int, truncated: bool) -> Iterator[bytes]:
+    if kind == "csv":
+        return _csv_stream(export.listings(count))
+    header = {"version": FORMAT_VERSION, "query": export.query, "count": count, "truncated": truncated}
+    return _json_stream(header, export.listings(count))
 
 
 def _batches(listings: Iterable[Listing], size: int = 500) -> Iterator[list[Listing]]:

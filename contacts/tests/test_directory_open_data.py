@@ -5,11 +5,14 @@ import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from wsgiref.util import setup_testing_defaults
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.db import connection
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.http import http_date
@@ -385,6 +388,34 @@ def test_download_reads_the_published_contacts_once_per_chunk(client, django_ass
     with django_assert_max_num_queries(EXPORT_QUERIES + 3):
         response = download(client, JSON)
     assert json_document(response)["count"] == 35
+
+
+# A HEAD: the state and the count, never the providers.
+HEAD_QUERIES = 2
+
+
+@pytest.mark.parametrize("url", [CSV, JSON])
+def test_head_gives_the_headers_without_reading_the_providers(client, delta, url, django_assert_num_queries):
+    # Through the WSGI application as gunicorn calls it: gunicorn reads a HEAD's body to the end, to discard it.
+    environ = {"REQUEST_METHOD": "HEAD", "PATH_INFO": url, "QUERY_STRING": "status=probation"}
+    setup_testing_defaults(environ)
+    environ["HTTP_HOST"] = "testserver"
+    started = {}
+
+    # As Django's test client does: keep the test's connection (and its transaction) open across the request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        with django_assert_num_queries(HEAD_QUERIES):
+            application = get_wsgi_application()
+            body = b"".join(application(environ, lambda status, headers: started.update(headers, status=status)))
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+    assert (started["status"], body) == ("200 OK", b"")
+    assert started["ETag"] == download(client, url, {"status": "probation"})["ETag"]
+    assert started[open_data.TRUNCATED_HEADER] == "false"
 
 
 # The link on the page
