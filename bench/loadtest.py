@@ -5,8 +5,8 @@
     BENCH_ORGS=100000 LOADTEST_PAGES=directory LOADTEST_CONNECTIONS=1 make loadtest
 
 It seeds N organizations (BENCH_ORGS, default 10,000; bulk inserts, each with
-exactly one primary) plus three organizations made through the services (3-
-and 40-person rosters, a history), starts gunicorn on 127.0.0.1 with
+exactly one primary) plus four organizations made through the services (3-
+and 40-person rosters, one with 5,000 entries of history, one for edits), starts gunicorn on 127.0.0.1 with
 production settings (DJANGO_DEBUG=0, a throwaway SECRET_KEY, the manifest
 static files, PARS_BENCH_VIEWS=1 for the two reference pages and the SQL
 count header), and drives every page with wrk in interleaved rounds: every
@@ -126,8 +126,12 @@ def seed(count: int) -> dict:
     from contacts.models import Organization, Role
 
     user_model = get_user_model()
-    if user_model.objects.filter(email=BENCH_EMAIL).exists() and Organization.objects.count() == count + 3:
+    me = user_model.objects.filter(email=BENCH_EMAIL).first()
+    if me and Organization.objects.count() in (count + 3, count + 4):
         print(f"reusing the seeded {count:,} organizations")
+        if not Organization.objects.filter(name=DEEP_NAME).exists():  # seeded before the deep history was
+            with redirect_stdout(StringIO()):
+                deep_history_seed(me)
     else:
         if Organization.objects.exists():
             raise SystemExit("The load test's database holds other data: run with LOADTEST_FRESH=1.")
@@ -150,16 +154,80 @@ def seed(count: int) -> dict:
                         first_name=f"Staff{n}", last_name=f"Member{roster}",
                     )  # fmt: skip
             services.organization_create(primary=me, by=me, name="Loadtest Edits", provider_id="EDITS")
+            deep_history_seed(me)
         print(f"seeded {count:,} organizations in {time.perf_counter() - started:.0f}s")
     three = Organization.objects.get(name="Loadtest Three")
+    deep = Organization.objects.get(name=DEEP_NAME)
     return {
         "three": three.pk,
         "forty": Organization.objects.get(name="Loadtest Forty").pk,
+        "deep": deep.pk,
+        "deep_oldest": oldest_history_cursor(deep),
         "billing": three.roles.get(role=Role.BILLING).person_id,
         "provider": Organization.objects.in_directory().order_by("pk").values_list("pk", flat=True).first(),
         "me": user_model.objects.get(email=BENCH_EMAIL),
         "admin": user_model.objects.get(email=ADMIN_EMAIL),
     }
+
+
+DEEP_NAME = "Loadtest Deep"
+DEEP_ENTRIES = 5000
+
+
+def deep_history_seed(me) -> None:
+    """An organization with a 10-person roster and DEEP_ENTRIES entries of history, all made through the services.
+
+    The mix a busy provider's years leave: mostly contacts' details corrected
+    (the people stream), Billing Contacts replaced (the roster: a removal and an
+    addition each), and the organization's own details edited.
+    """
+    from contacts import services
+    from contacts.models import Role
+
+    organization = services.organization_create(
+        primary=me, by=me, name=DEEP_NAME, provider_id="DEEP", city="Fresno"
+    ).organization
+    billing = [
+        services.person_get_or_create(
+            email=f"billing{n}@deep.example.org", first_name="Bill", last_name=f"Deep{n}"
+        ).person
+        for n in range(2)
+    ]
+    services.role_assign(organization=organization, person=billing[0], role=Role.BILLING, by=me)
+    staff = [
+        services.contact_add(
+            organization=organization, email=f"staff{n}@deep.example.org", role=Role.STAFF, by=me,
+            first_name=f"Staff{n}", last_name="Deep",
+        ).contact_role.person
+        for n in range(7)
+    ]  # fmt: skip
+    entries = 10  # the creation and the roster so far
+    number = 0
+    while entries < DEEP_ENTRIES:
+        number += 1
+        if number % 10 == 0:
+            services.role_replace(organization=organization, role=Role.BILLING, to=billing[number % 20 // 10], by=me)
+            entries += 2
+        elif number % 10 == 5:
+            services.organization_update(organization=organization, by=me, city=f"Fresno {number}")
+            entries += 1
+        else:
+            person = staff[number % len(staff)]
+            services.person_update(person=person, by=None, phone=f"(559) 555-{number:04d}")
+            entries += 1
+
+
+def oldest_history_cursor(organization) -> str:
+    """The ?before= cursor of the organization's oldest page of history, as "Older changes" links reach it."""
+    from contacts.history import history_page
+    from contacts.views import HistoryView
+
+    cursor, before = None, None
+    while True:
+        _, older = history_page(organization, page=1, per_page=HistoryView.paginate_by, before=before)
+        if older is None:
+            return str(cursor)
+        cursor = before = older
 
 
 def session_cookie(user) -> str:
@@ -188,6 +256,13 @@ def pages(ids: dict, me: str, admin: str) -> list[dict]:
         {"label": "profile, 40 people", "path": f"/organizations/{forty}/", "cookie": me},
         {"label": "history, 3 people", "path": f"/organizations/{three}/history/", "cookie": me},
         {"label": "history, 40 people", "path": f"/organizations/{forty}/history/", "cookie": me},
+        {"label": "profile, deep history", "path": f"/organizations/{ids['deep']}/", "cookie": me},
+        {"label": "history 5,000, newest", "path": f"/organizations/{ids['deep']}/history/", "cookie": me},
+        {
+            "label": "history 5,000, oldest",
+            "path": f"/organizations/{ids['deep']}/history/?{urlencode({'page': 2, 'before': ids['deep_oldest']})}",
+            "cookie": me,
+        },
         {"label": "directory (all)", "path": "/find-a-provider/"},
         {"label": "directory q=cardiology", "path": "/find-a-provider/?q=cardiology"},
         {"label": "directory q=san jose", "path": "/find-a-provider/?q=san+jose"},

@@ -13,8 +13,8 @@ from datetime import datetime
 from operator import itemgetter
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When, Window
-from django.db.models.functions import Lag
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Window
+from django.db.models.functions import RowNumber
 
 from contacts.models import ContactRole, Organization, Role
 
@@ -98,42 +98,61 @@ def _organization_entries(records) -> list[dict]:
     return entries
 
 
-def _names_then(moments: set[tuple[int, object]]) -> dict[tuple[int, object], str]:
+def _names_then(
+    moments: set[tuple[int, object]], records: set[int]
+) -> tuple[dict[tuple[int, object], str], dict[int, dict]]:
     """For each (person id, moment), the person's name as their own history had it then, in one query.
 
     Not their name today: a former contact's later renaming is none of this
     organization's business. Their earliest record stands in for a moment before
     their history began.
 
-    One small query whatever the number of moments: the records of the few people
-    the page names up to its newest moment (and each one's earliest, for a person
-    whose history began later), then one pass per person in Python.
+    One small query whatever the depth of their histories: the records of the
+    people the page names between its oldest and newest moments, plus each one's
+    last record before the page and earliest record (for a person whose history
+    began later), then one pass per person in Python. The same query brings the
+    details of `records` (history ids: the records the page's changes of details
+    are compared with), returned by history id.
     """
-    if not moments:
-        return {}
+    wanted = Q(history_id__in=records)
     people = {person_id for person_id, _ in moments}
-    earliest = HistoricalUser.objects.filter(id=OuterRef("id")).order_by("history_date", "history_id")
-    rows = (
-        HistoricalUser.objects.filter(id__in=people)
-        .filter(
-            Q(history_date__lte=max(moment for _, moment in moments))
-            | Q(history_id=Subquery(earliest.values("history_id")[:1]))
+    if people:
+        oldest, newest = min(moment for _, moment in moments), max(moment for _, moment in moments)
+        theirs = HistoricalUser.objects.filter(id__in=people)
+
+        def first_of_each(found, *order):
+            ranked = found.annotate(rank=Window(RowNumber(), partition_by=[F("id")], order_by=list(order)))
+            return ranked.filter(rank=1).values("history_id")
+
+        wanted |= (
+            Q(id__in=people, history_date__gt=oldest, history_date__lte=newest)
+            | Q(history_id__in=first_of_each(theirs.filter(history_date__lte=oldest), "-history_date", "-history_id"))
+            | Q(history_id__in=first_of_each(theirs, "history_date", "history_id"))
         )
+    if not (people or records):
+        return {}, {}
+    rows = (
+        HistoricalUser.objects.filter(wanted)
         .order_by("id", "history_date", "history_id")
-        .values_list("id", "history_date", "first_name", "last_name", "email")
+        .values("id", "history_date", "history_id", *PERSON_HISTORY_FIELDS)
     )
-    records: dict[int, list[tuple]] = {}
-    for person_id, *record in rows:
-        records.setdefault(person_id, []).append(record)
+    by_person: dict[int, list[dict]] = {}
+    details = {}
+    for row in rows:
+        by_person.setdefault(row["id"], []).append(row)
+        details[row["history_id"]] = row
     names = {}
     for person_id, moment in moments:
-        history = records.get(person_id)
+        history = by_person.get(person_id)
         if history:
             # The last record at or before the moment, else the earliest.
-            index = bisect_right(history, moment, key=itemgetter(0))
-            _, first_name, last_name, email = history[max(index - 1, 0)]
-            names[person_id, moment] = f"{first_name} {last_name}".strip() or email
-    return names
+            index = bisect_right(history, moment, key=itemgetter("history_date"))
+            names[person_id, moment] = _name(history[max(index - 1, 0)])
+    return names, details
+
+
+def _name(details: dict) -> str:
+    return f"{details['first_name']} {details['last_name']}".strip() or details["email"]
 
 
 def _role_entries(records) -> list[dict]:
@@ -161,76 +180,67 @@ def _role_entries(records) -> list[dict]:
     return entries
 
 
-def _person_entries(records) -> list[dict]:
-    """A person's records annotated with previous_<field>: their details just before the change."""
-    entries = []
-    for record in records:
-        previous = {name: getattr(record, f"previous_{name}") for name in PERSON_HISTORY_FIELDS}
-        # Named as the organization knew them when the change was made.
-        name = f"{previous['first_name']} {previous['last_name']}".strip() or previous["email"]
-        whose = "their" if record.history_user_id == record.id else f"{name}'s"
-        changes = [
-            _change(User._meta.get_field(field), previous[field], getattr(record, field))
-            for field in PERSON_HISTORY_FIELDS
-            if getattr(record, field) != previous[field]
-        ]
-        entry = _entry(record)
-        if len(changes) == 1:
-            entry["action"] = f"changed {whose} {changes[0]}"
-        else:
-            entry["action"] = f"changed {whose} details"
-            entry["changes"] = [f"changed {change}" for change in changes]
-        entries.append(entry)
-    return entries
+def _person_entry(entry: dict, previous: dict) -> None:
+    """Word a change of a person's details, compared with `previous`: their details just before it."""
+    record = entry.pop("record")
+    # Named as the organization knew them when the change was made.
+    whose = "their" if record.history_user_id == record.id else f"{_name(previous)}'s"
+    changes = [
+        _change(User._meta.get_field(field), previous[field], getattr(record, field))
+        for field in PERSON_HISTORY_FIELDS
+        if getattr(record, field) != previous[field]
+    ]
+    if len(changes) == 1:
+        entry["action"] = f"changed {whose} {changes[0]}"
+    else:
+        entry["action"] = f"changed {whose} details"
+        entry["changes"] = [f"changed {change}" for change in changes]
 
 
-def _person_records(organization, limit: int, older: Q):
+def _person_records(organization, limit: int, older: Q, *, newest_first: bool = True):
     """The newest `limit` changes of detail made to people while they held a role at the organization.
 
-    Each record carries previous_<field> (by a window over the person's whole
-    history, so the first change after joining is compared with the details they
-    joined with). "Held a role at the moment of the change" is: some role row here
-    whose latest record at that moment names them and is not a removal.
+    A change is a record whose details differ from the same person's record just
+    before it (by history_id): its id is previous_history_id, so the first change
+    after joining is compared with the details they joined with, and the page reads
+    those details with the names (_names_then). "Held a role at the moment of the
+    change" is: some role row here whose latest record at that moment names them
+    and is not a removal.
 
-    The window must see every record of each person, so the only plain filter is
-    "ever on this roster"; whether a record is a change, and made while on the
-    roster, is one CASE over the window's results, which Django applies after the
-    window is computed (filtering against a window function).
+    Each condition is a lookup of the one record in question (the person's index
+    finds the record before it), never a window over a person's whole history; the
+    caller bounds how far back the records are read (_newer_than_the_full_streams).
     """
     roster_records = HistoricalContactRole.objects.filter(organization_id=organization.pk)
+    superseded_then = HistoricalContactRole.objects.filter(
+        id=OuterRef("id"), history_id__gt=OuterRef("history_id"), history_date__lte=OuterRef(OuterRef("history_date"))
+    )
     held_a_role_then = Exists(
-        roster_records.filter(person_id=OuterRef("id"), history_date__lte=OuterRef("history_date"))
-        .exclude(history_type="-")
-        .exclude(
-            Exists(
-                HistoricalContactRole.objects.filter(
-                    id=OuterRef("id"),
-                    history_id__gt=OuterRef("history_id"),
-                    history_date__lte=OuterRef(OuterRef("history_date")),
-                )
-            )
+        roster_records.filter(
+            ~Q(history_type="-"),
+            ~Exists(superseded_then),
+            person_id=OuterRef("id"),
+            history_date__lte=OuterRef("history_date"),
         )
     )
-    in_order = {"partition_by": [F("id")], "order_by": [F("history_id").asc()]}
-    previous = {f"previous_{name}": Window(Lag(name), **in_order) for name in PERSON_HISTORY_FIELDS}
-    changed = Q()
-    for name in PERSON_HISTORY_FIELDS:
-        changed |= ~Q(**{name: F(f"previous_{name}")})
+    predecessor = HistoricalUser.objects.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id"))
+    unchanged = HistoricalUser.objects.filter(
+        history_id=OuterRef("previous_history_id"), **{name: OuterRef(name) for name in PERSON_HISTORY_FIELDS}
+    )
     return (
-        HistoricalUser.objects.filter(id__in=roster_records.values("person_id"))
-        .select_related("history_user")
-        .annotate(previous_history_id=Window(Lag("history_id"), **in_order), **previous)
-        .alias(
-            shown=Case(
-                When(
-                    Q(history_type="~", previous_history_id__isnull=False) & changed & older & held_a_role_then,
-                    then=True,
-                ),
-                default=Value(False),
-            )
+        HistoricalUser.objects.annotate(
+            previous_history_id=Subquery(predecessor.order_by("-history_id").values("history_id")[:1])
         )
-        .filter(shown=True)
-        .order_by("-history_date", "-history_id")[:limit]
+        .filter(
+            older,
+            ~Exists(unchanged),
+            held_a_role_then,
+            id__in=roster_records.values("person_id"),
+            history_type="~",
+            previous_history_id__isnull=False,
+        )
+        .select_related("history_user")
+        .order_by(*(["-history_date", "-history_id"] if newest_first else ["history_date", "history_id"]))[:limit]
     )
 
 
@@ -266,6 +276,19 @@ class Cursor:
             return Q(history_date__lte=self.when)
         return Q(history_date__lt=self.when) | Q(history_date=self.when, history_id__lt=self.history_id)
 
+    def newer(self, stream: int) -> Q:
+        """A stream's records before this cursor in the page's order (`?after=`: the way back to newer pages)."""
+        if stream < self.stream:
+            return Q(history_date__gte=self.when)
+        if stream > self.stream:
+            return Q(history_date__gt=self.when)
+        return Q(history_date__gt=self.when) | Q(history_date=self.when, history_id__gt=self.history_id)
+
+    @classmethod
+    def including(cls, when: datetime, stream: int, history_id: int) -> "Cursor":
+        """The cursor whose older page starts with this entry."""
+        return cls(when, stream, history_id + 1)
+
 
 # The order in which entries of one moment are shown; the ids that fit the records' integer column.
 ORGANIZATION, ROSTER, PEOPLE = STREAMS = (0, 1, 2)
@@ -276,14 +299,73 @@ def _older(before: Cursor | None, stream: int) -> Q:
     return before.older(stream) if before else Q()
 
 
+def _newer_than_the_full_streams(organization_entries: list, role_records: list, wanted: int) -> Q:
+    """The people's records that can still make the page, given the two streams read before them.
+
+    A stream that gave all `wanted` of its entries fills the page by itself down to
+    its last one: a change to a person's details at or before that moment (entries
+    of one moment show the people's last) cannot be among the page's `wanted`
+    newest. The people's records are the costly stream, so it reads only the span
+    the page can still reach.
+    """
+    reached = [found[wanted - 1] for found in (organization_entries, role_records) if len(found) >= wanted]
+    if not reached:
+        return Q()
+    moments = [found["when"] if isinstance(found, dict) else found.history_date for found in reached]
+    return Q(history_date__gt=max(moments))
+
+
+# The role row's record just before a roster record: who held the role before it (read for the page's rows only).
+_previous_holder = HistoricalContactRole.objects.filter(
+    Q(history_date__lt=OuterRef("history_date"))
+    | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id")),
+    id=OuterRef("id"),
+).order_by("-history_date", "-history_id")
+
+
+def history_newer_start(organization, *, after: Cursor, per_page: int) -> Cursor | None:
+    """The `before` cursor of the page of the per_page entries just newer than `after`; None if that is the newest.
+
+    "Newer changes" goes back the way "Older changes" came, one page at a time,
+    without reading from the newest entry down: three small queries read each
+    stream's per_page + 1 entries nearest above `after` (moments and ids only),
+    and the page then is read as any older page is. Fewer than per_page + 1 newer
+    entries means the newest page holds them all.
+    """
+    ahead = per_page + 1
+    streams = {
+        ORGANIZATION: Organization.history.filter(after.newer(ORGANIZATION), id=organization.pk),
+        ROSTER: ContactRole.history.filter(after.newer(ROSTER), organization_id=organization.pk),
+    }
+    found = {
+        stream: list(records.order_by("history_date", "history_id").values_list("history_date", "history_id")[:ahead])
+        for stream, records in streams.items()
+    }
+    # As on an older page, a stream that gave all it was asked for bounds how far the people's are read
+    # (at one moment the people's entries come first, so that moment is still read).
+    reach = [records[-1][0] for records in found.values() if len(records) == ahead]
+    people = _person_records(
+        organization,
+        ahead,
+        after.newer(PEOPLE) & (Q(history_date__lte=min(reach)) if reach else Q()),
+        newest_first=False,
+    )
+    found[PEOPLE] = [(record.history_date, record.history_id) for record in people]
+    nearest = [(when, -stream, history_id, stream) for stream, records in found.items() for when, history_id in records]
+    if len(nearest) < ahead:
+        return None
+    when, _, history_id, stream = sorted(nearest)[per_page - 1]
+    return Cursor.including(when, stream, history_id)
+
+
 def history_page(
     organization, *, page: int, per_page: int, before: Cursor | None = None
 ) -> tuple[list[dict], Cursor | None]:
     """One page of the organization's history and the cursor of the next older page, if any.
 
     Four queries whatever the page, the roster or the history: the organization's
-    records, the roster's records (each with its previous holder, by a window
-    function), the changes to the people's details, and the names then of the
+    records, the roster's records (each with its previous holder, read for
+    those rows only), the changes to the people's details, and the names then of the
     people the page names. With a cursor (`before`, the last entry of the newer
     page) each stream gives its per_page + 1 entries after it; without one, its
     newest page * per_page + 1: enough to fill the page and to know whether an
@@ -299,26 +381,31 @@ def history_page(
     role_records = list(
         ContactRole.history.filter(_older(before, ROSTER), organization_id=organization.pk)
         .select_related("history_user")
-        .annotate(
-            previous_person_id=Window(
-                Lag("person_id"), partition_by=[F("id")], order_by=[F("history_date").asc(), F("history_id").asc()]
-            )
-        )
+        .annotate(previous_person_id=Subquery(_previous_holder.values("person_id")[:1]))
         .order_by("-history_date", "-history_id")[:wanted]
     )
+    organization_entries = _organization_entries(organization_records)[:wanted]
+    people_records = _person_records(
+        organization,
+        wanted,
+        _older(before, PEOPLE) & _newer_than_the_full_streams(organization_entries, role_records, wanted),
+    )
     streams = {
-        ORGANIZATION: _organization_entries(organization_records)[:wanted],
+        ORGANIZATION: organization_entries,
         ROSTER: _role_entries(role_records),
-        PEOPLE: _person_entries(list(_person_records(organization, wanted, _older(before, PEOPLE)))),
+        PEOPLE: [_entry(record) | {"record": record} for record in people_records],
     }
     entries = [entry | {"stream": stream} for stream, found in streams.items() for entry in found]
     entries.sort(key=lambda entry: (entry["when"], -entry["stream"], entry["history_id"]), reverse=True)
     shown = entries[start : start + per_page]
-    names = _names_then(
+    names, details = _names_then(
         {(entry["actor_id"], entry["when"]) for entry in shown if entry["actor_id"]}
-        | {(person_id, entry["when"]) for entry in shown for person_id in entry.get("people", {}).values()}
+        | {(person_id, entry["when"]) for entry in shown for person_id in entry.get("people", {}).values()},
+        {entry["record"].previous_history_id for entry in shown if "record" in entry},
     )
     for entry in shown:
+        if "record" in entry:
+            _person_entry(entry, details[entry["record"].previous_history_id])
         entry["actor"] = names.get((entry["actor_id"], entry["when"]), entry["actor"])
         if "people" in entry:
             people = {key: names.get((pk, entry["when"]), "a former contact") for key, pk in entry["people"].items()}

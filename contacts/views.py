@@ -22,7 +22,7 @@ from contacts.forms import (
     PersonForm,
     service_errors_add,
 )
-from contacts.history import Cursor, history_page
+from contacts.history import Cursor, history_newer_start, history_page
 from contacts.models import (
     ACCESS_ROLES,
     ROLE_PURPOSES,
@@ -581,22 +581,26 @@ class HistoryView(OrganizationAccessMixin, TemplateView):
     template_name = "contacts/history.html"
     paginate_by = 25
     # A page number reads every newer entry first, so a number far past any real history is refused;
-    # "Older changes" carries a cursor (?before=) instead, and reads one page whatever the depth.
+    # "Older changes" and "Newer changes" carry cursors (?before=, ?after=) and read one page whatever the depth.
     max_page = 400
 
     def get_context_data(self, **kwargs):
         number = page_number(self.request)
         before = Cursor.parse(self.request.GET.get("before", ""))
+        after = Cursor.parse(self.request.GET.get("after", ""))
+        if after and not before:  # "Newer changes": the page just above the one the person came from
+            before = history_newer_start(self.organization, after=after, per_page=self.paginate_by)
+            number = max(number, 2) if before else 1  # newer entries remain above a cursor page
         if number > self.max_page and not before:
             raise Http404("There is no such page of history.")
         entries, older = history_page(self.organization, page=number, per_page=self.paginate_by, before=before)
+        first = entries[0] if entries else None
         return super().get_context_data(
             entries=entries,
             page_number=number,
             has_next=older is not None,
             older=older,
-            # Past the cap a page number cannot be read: the way back is to the newest changes.
-            newer_page=number - 1 if number - 1 <= self.max_page else 1,
+            newer=first and Cursor(first["when"], first["stream"], first["history_id"]),
             active_tab="history",
             **kwargs,
         )

@@ -1,14 +1,18 @@
 """The History tab shows changes to the details of the people on the roster, only while they were on it."""
 
 import re
+from contextlib import nullcontext
+from datetime import timedelta
 from html import unescape
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts import services
+from contacts.history import history_page
 from contacts.models import Role
 from contacts.tests.factories import InvitedUserFactory, OrganizationFactory, UserFactory
 from contacts.tests.test_views_history import HISTORY_QUERIES
@@ -251,22 +255,45 @@ def test_pages_of_the_three_streams_together_hold_every_change_once_newest_first
     assert "Older changes" not in history(client, organization, 3)
 
 
-def older_link(html):
-    """The href of "Older changes", or None on the oldest page."""
-    found = re.search(r'href="([^"]+)">Older changes</a>', html)
+def link_to(label, html):
+    """The href of the link labelled `label` ("Older changes", "Newer changes"), or None if the page has none."""
+    found = re.search(rf'href="([^"]+)">{label}</a>', html)
     return unescape(found[1]) if found else None
 
 
-def walk_older(client, organization):
-    """Every page from the newest, by following "Older changes" as a person would."""
-    url = reverse("contacts:history", args=[organization.pk])
+def older_link(html):
+    return link_to("Older changes", html)
+
+
+def newer_link(html):
+    return link_to("Newer changes", html)
+
+
+def walk(client, organization, label, url=None):
+    """Every page from `url` (the newest page by default), following the link `label` as a person would."""
+    url = url or reverse("contacts:history", args=[organization.pk])
     pages = []
     while url:
         html = client.get(url).content.decode()
         pages.append(entries(html))
-        link = older_link(html)
+        link = link_to(label, html)
         url = link and reverse("contacts:history", args=[organization.pk]) + link
     return pages
+
+
+def walk_older(client, organization):
+    return walk(client, organization, "Older changes")
+
+
+def walk_newer(client, organization, url):
+    return walk(client, organization, "Newer changes", url)
+
+
+def oldest_page_url(client, organization):
+    url = reverse("contacts:history", args=[organization.pk])
+    while link := older_link(client.get(url).content.decode()):
+        url = reverse("contacts:history", args=[organization.pk]) + link
+    return url
 
 
 def make_history(organization, jane, robert, count=20):
@@ -324,3 +351,85 @@ def test_a_cursor_no_page_wrote_shows_the_newest_changes(client, organization, j
     response = client.get(reverse("contacts:history", args=[organization.pk]), {"before": before})
     assert response.status_code == 200
     assert "CME staff or the system created the organization." in entries(response.content.decode())
+
+
+@pytest.mark.parametrize(
+    ("same_moment", "assignments_per_change"),
+    [(False, 1), (True, 1), (False, 3)],
+    ids=["alternating", "one moment", "three assignments per change"],
+)
+def test_pages_past_a_full_roster_stream_still_show_every_change_to_the_people(
+    client, organization, jane, robert, same_moment, assignments_per_change
+):
+    """The roster alone fills the first pages: the people's changes between its entries still show, in order."""
+    later = timezone.now() + timedelta(days=1)  # after the fixtures joined the roster
+    expected = []
+    with time_machine.travel(later, tick=False) if same_moment else nullcontext():
+        for number in range(60):
+            person = UserFactory(first_name="Staff", last_name=f"Number{number}")
+            services.role_assign(organization=organization, person=person, role=Role.STAFF, by=jane)
+            expected.append(f"Jane Doe assigned Staff Number{number} as Staff.")
+            if number % assignments_per_change == 0:
+                change(robert, by=jane, phone=f"(916) 555-2{number:03d}")
+                before = f"(916) 555-2{number - assignments_per_change:03d}" if number else "(916) 555-0190"
+                expected.append(f"Jane Doe changed Robert Kim's phone from “{before}” to “(916) 555-2{number:03d}”.")
+    everything, _ = history_page(organization, page=1, per_page=1000)
+    client.force_login(jane)
+    walked = [line for page in walk_older(client, organization) for line in page]
+    by_number = [line for page in (1, 2, 3, 4, 5) for line in entries(history(client, organization, page))]
+    assert walked == by_number
+    assert len(walked) == len(everything) == len(expected) + 3
+    if same_moment:  # entries of one moment: the roster's, then the people's
+        roster, people = expected[0::2], expected[1::2]
+        assert walked[: len(expected)] == roster[::-1] + people[::-1]
+    else:
+        assert walked[: len(expected)] == expected[::-1]
+
+
+@pytest.mark.parametrize("same_moment", [False, True])
+def test_newer_changes_walks_back_up_the_same_pages_older_changes_walked_down(
+    client, organization, jane, robert, same_moment
+):
+    later = timezone.now() + timedelta(days=1)  # after the fixtures joined the roster
+    with time_machine.travel(later, tick=False) if same_moment else nullcontext():
+        make_history(organization, jane, robert, count=30)
+    client.force_login(jane)
+    down = walk_older(client, organization)
+    up = walk_newer(client, organization, oldest_page_url(client, organization))
+    assert len(down) == 4
+    assert up == down[::-1]
+
+
+def test_newer_changes_from_a_deep_page_takes_a_fixed_number_of_queries(
+    client, organization, jane, robert, django_assert_max_num_queries
+):
+    make_history(organization, jane, robert, count=30)
+    client.force_login(jane)
+    url = oldest_page_url(client, organization)
+    link = newer_link(client.get(url).content.decode())
+    with django_assert_max_num_queries(HISTORY_QUERIES + 3):  # the three streams' nearest newer entries
+        third = client.get(reverse("contacts:history", args=[organization.pk]) + link).content.decode()
+    assert "Page 3" in third and newer_link(third) and older_link(third)
+
+
+def test_newer_changes_after_new_changes_keeps_a_way_to_the_newest(client, organization, jane, robert):
+    """Changes made while someone reads an old page: going back up still reaches them."""
+    make_history(organization, jane, robert, count=30)
+    client.force_login(jane)
+    url = oldest_page_url(client, organization)
+    for number in range(30):
+        services.organization_update(organization=organization, by=jane, phone=f"(916) 555-3{number:03d}")
+    up = walk_newer(client, organization, url)
+    assert up[-1] == entries(history(client, organization, 1))  # up to the newest page, as it is now
+    assert "(916) 555-3029”" in up[-1][0]
+    newest_first = [line for page in walk_older(client, organization) for line in page]
+    assert {line for page in up for line in page} == set(newest_first)  # nothing skipped on the way
+
+
+@pytest.mark.parametrize("after", ["x", "2026-06-01T12:00:00,0,1", ",,", "2026-06-01T12:00:00+00:00,7,1"])
+def test_a_newer_cursor_no_page_wrote_shows_the_newest_changes(client, organization, jane, after):
+    client.force_login(jane)
+    response = client.get(reverse("contacts:history", args=[organization.pk]), {"after": after})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "CME staff or the system created the organization." in entries(html) and newer_link(html) is None
