@@ -23,7 +23,8 @@ seen: use simple-history's bulk helpers there.
 The directory's version is the newest history id of any organization, role or
 person: three index probes added to the query of accreditors the page makes
 first, so a cached page costs that one query and a fresh one no more queries
-than before.
+than before. The time the newest of those history rows was written rides along
+(three more probes, of the history_date indexes): the open data's Last-Modified.
 """
 
 import hashlib
