@@ -268,6 +268,7 @@ def pages(ids: dict, me: str, admin: str) -> list[dict]:
         {"label": "directory q=san jose", "path": "/find-a-provider/?q=san+jose"},
         {"label": "directory q=la", "path": "/find-a-provider/?q=la"},
         {"label": "directory last page", "path": "/find-a-provider/?page=999999"},
+        {"label": "directory JSON q=cardiology", "path": "/find-a-provider/providers.json?q=cardiology"},
         {"label": "provider page", "path": f"/find-a-provider/{ids['provider']}/"},
         {
             "label": "roster edit (POST)",

@@ -23,7 +23,8 @@ seen: use simple-history's bulk helpers there.
 The directory's version is the newest history id of any organization, role or
 person: three index probes added to the query of accreditors the page makes
 first, so a cached page costs that one query and a fresh one no more queries
-than before.
+than before. The time the newest of those history rows was written rides along
+(three more probes, of the history_date indexes): the open data's Last-Modified.
 """
 
 import hashlib
@@ -47,14 +48,27 @@ def _people_history() -> str:
     return get_user_model().history.model._meta.db_table
 
 
+def _history_tables() -> tuple[str, str, str]:
+    return (HistoricalOrganization._meta.db_table, HistoricalContactRole._meta.db_table, _people_history())
+
+
 def directory_version_columns() -> str:
     """SQL for three columns: the newest history id of every organization, role and person.
 
     Any change to them moves one, so together they are the directory's version;
     contacts.public_views reads them in the query it needs anyway (the accreditors).
     """
-    tables = (HistoricalOrganization._meta.db_table, HistoricalContactRole._meta.db_table, _people_history())
-    return ", ".join(_newest(table) for table in tables)
+    return ", ".join(_newest(table) for table in _history_tables())
+
+
+def directory_changed_at_column() -> str:
+    """SQL for one column: when the newest history row of any organization, role or person was written.
+
+    The open data's Last-Modified (contacts.open_data). One probe of each history
+    table's history_date index, read in the same query as the version.
+    """
+    newest = " UNION ALL ".join(f'SELECT MAX("history_date") AS "at" FROM "{table}"' for table in _history_tables())
+    return f'(SELECT MAX("at") FROM ({newest}) "newest")'
 
 
 def directory_page_key(request, version: str) -> str | None:

@@ -42,7 +42,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PHONE = re.compile(r"^[+\d][\d\s().x-]*$")
 
 
-def _cell(value: str) -> str:
+def spreadsheet_cell(value: str) -> str:
+    """The value as a spreadsheet shows it and never runs it: a leading = + - @ (a formula) gets a quote mark."""
     value = value or ""
     if value.startswith(_FORMULA_START) and not _PHONE.match(value):
         return "'" + value
@@ -51,7 +52,7 @@ def _cell(value: str) -> str:
 
 def _row(organization, role_label, person) -> list[str]:
     return [
-        _cell(value)
+        spreadsheet_cell(value)
         for value in (
             organization.name,
             organization.provider_id,
@@ -139,7 +140,7 @@ def not_confirmed_rows(organizations) -> list[list[str]]:
         ]
         for person in [organization.primary_contact, *(organization.holder(role) for role in required_roles())]:
             row += [person.get_full_name() if person else NEEDED_NOBODY, person.email if person else ""]
-        rows.append([_cell(value) for value in row])
+        rows.append([spreadsheet_cell(value) for value in row])
     return rows
 
 

@@ -7,6 +7,8 @@ person can leak into a page.
 """
 
 import functools
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -15,10 +17,13 @@ from django.db import connection
 from django.db.models import Prefetch
 from django.db.models.expressions import RawSQL
 from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
-from django.views.generic import DetailView, ListView
+from django.views.generic import DetailView, ListView, View
 
-from contacts.caching import directory_page_key, directory_version_columns
+from contacts import open_data
+from contacts.caching import directory_changed_at_column, directory_page_key, directory_version_columns
 from contacts.models import ContactRole, Organization, Role
 from contacts.public_forms import DirectorySearchForm
 from pars.pagination import page_number
@@ -56,26 +61,71 @@ def _accreditors_and_version_sql() -> tuple[str, tuple]:
     sql = (
         f"WITH RECURSIVE previous(name) AS (SELECT ({first})"
         f" UNION ALL SELECT ({after}) FROM previous WHERE previous.name IS NOT NULL)"
-        f" SELECT previous.name, {directory_version_columns()}"
+        f" SELECT previous.name, {directory_changed_at_column()}, {directory_version_columns()}"
         " FROM (SELECT 1) one LEFT JOIN previous ON previous.name IS NOT NULL ORDER BY previous.name"
     )
     return sql, (*first_params, *after_params)
 
 
-def directory_accreditors_and_version() -> tuple[list[str], str]:
-    """The accreditors of the listed providers, and the directory's cache version, in one query.
+@dataclass(frozen=True)
+class DirectoryState:
+    """What one query tells about the directory: its accreditors, its cache version, and when it last changed."""
+
+    accreditors: list[str]
+    version: str
+    changed_at: datetime | None  # None before anything was ever saved
+
+
+def directory_state() -> DirectoryState:
+    """The accreditors of the listed providers, the directory's cache version and its last change, in one query.
 
     A plain DISTINCT reads every listed provider (tens of milliseconds at
     100,000). This recursive query asks instead for the first accreditor, then
     for the first one after it, and so on: one probe of the accreditor index
-    (migration 0004) per distinct value, a handful in all. The version
-    (contacts.caching) rides along, on every row, or alone when none is listed.
+    (migration 0004) per distinct value, a handful in all. The version and the
+    time of the last change (contacts.caching) ride along, on every row, or
+    alone when none is listed.
     """
     with connection.cursor() as cursor:
         cursor.execute(*_accreditors_and_version_sql())
         rows = cursor.fetchall()
-    version = ".".join(str(part) for part in rows[0][1:])
-    return [name for name, *_ in rows if name is not None], version
+    changed_at, *version = rows[0][1:]
+    return DirectoryState(
+        accreditors=[name for name, *_ in rows if name is not None],
+        version=".".join(str(part) for part in version),
+        changed_at=_as_datetime(changed_at),
+    )
+
+
+def _as_datetime(value) -> datetime | None:
+    """A timestamp read by raw SQL: PostgreSQL gives a datetime, SQLite the text of one in UTC."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = parse_datetime(value)
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+
+
+def directory_accreditors_and_version() -> tuple[list[str], str]:
+    """The accreditors of the listed providers, and the directory's cache version (see directory_state)."""
+    state = directory_state()
+    return state.accreditors, state.version
+
+
+def directory_search(form: DirectorySearchForm):
+    """The listed providers a valid search finds, in the directory's order.
+
+    The page shows them a page at a time and the open data (contacts.open_data)
+    all at once: both list exactly these, through directory_organizations().
+    """
+    organizations = directory_organizations()
+    # Every word must match, in the name or the city, whatever its case or accents.
+    for word in form.search_words():
+        organizations = organizations.filter(search_text__contains=word)
+    if status := form.cleaned_data["status"]:
+        organizations = organizations.filter(accreditation_status=status)
+    if accreditor := form.cleaned_data["accreditor"]:
+        organizations = organizations.filter(accreditor=accreditor)
+    return organizations.order_by("name", "pk")
 
 
 # The directory counts and pages through at most this many providers: a search that finds more is refined.
@@ -139,15 +189,7 @@ class DirectoryView(ListView):
     def get_queryset(self):
         if not self.form.is_valid():
             return Organization.objects.none()
-        organizations = directory_organizations()
-        # Every word must match, in the name or the city, whatever its case or accents.
-        for word in self.form.search_words():
-            organizations = organizations.filter(search_text__contains=word)
-        if status := self.form.cleaned_data["status"]:
-            organizations = organizations.filter(accreditation_status=status)
-        if accreditor := self.form.cleaned_data["accreditor"]:
-            organizations = organizations.filter(accreditor=accreditor)
-        return organizations.order_by("name", "pk")
+        return directory_search(self.form)
 
     def paginate_queryset(self, queryset, page_size):
         """Like ListView's, but page=abc gives the first page and page=9999 the last (within the cap), not a 404."""
@@ -160,6 +202,10 @@ class DirectoryView(ListView):
         page = context["page_obj"]
         context["page_range"] = page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
         context["searched"] = self.form.is_bound and any(self.form.data.get(key) for key in self.form.fields)
+        # The downloads list the same search, every page of it.
+        query = self.request.GET.copy()
+        query.pop(self.page_kwarg, None)
+        context["download_query"] = f"?{query.urlencode()}" if query else ""
         if page.paginator.capped:
             context["more_than_cap"] = MORE_THAN_CAP.format(cap=page.paginator.cap)
             context["refine_search"] = REFINE_SEARCH.format(cap=page.paginator.cap)
@@ -177,3 +223,27 @@ class ProviderDetailView(DetailView):
 
     def get_queryset(self):
         return directory_organizations()
+
+
+class DirectoryDownloadView(View):
+    """Anyone: the directory's current result, every page of it, as open data (contacts.open_data).
+
+    The same search and filters as the page, in the same query string; a search
+    the page would correct answers 400 with the page's messages.
+    """
+
+    kind = "csv"
+
+    def get(self, request):
+        state = directory_state()
+        form = DirectorySearchForm(request.GET, accreditors=state.accreditors)
+        if not form.is_valid():
+            errors = {field: list(messages) for field, messages in form.errors.items()}
+            return open_data.refused_response(self.kind, errors)
+        export = open_data.Export(
+            organizations=directory_search(form),
+            query={name: form.cleaned_data[name] or None for name in ("q", "status", "accreditor")},
+            version=state.version,
+            changed_at=state.changed_at,
+        )
+        return open_data.export_response(request, kind=self.kind, export=export)

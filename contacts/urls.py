@@ -23,5 +23,9 @@ urlpatterns = [
         name="invitation_resend",
     ),
     path("find-a-provider/", public_views.DirectoryView.as_view(), name="directory"),
+    path("find-a-provider/providers.csv", public_views.DirectoryDownloadView.as_view(kind="csv"), name="directory_csv"),
+    path(
+        "find-a-provider/providers.json", public_views.DirectoryDownloadView.as_view(kind="json"), name="directory_json"
+    ),
     path("find-a-provider/<int:pk>/", public_views.ProviderDetailView.as_view(), name="provider"),
 ]

@@ -1,4 +1,8 @@
+import csv
+import io
+import json
 import re
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -96,3 +100,26 @@ def test_filters_are_usable_by_keyboard_alone(page, assert_accessible, directory
     assert page.get_by_role("heading", name="No accredited provider matches your search.").is_visible()
     assert page.get_by_label("Accreditation status").input_value() == "probation"
     assert_accessible(page)
+
+
+def test_visitor_downloads_every_page_of_a_search_as_csv_and_json_by_keyboard(page, assert_accessible, directory):
+    page.goto(reverse("contacts:directory") + "?q=SAN+JOSE+learning&page=2")
+    assert_accessible(page)
+
+    csv_link = page.get_by_role("link", name="CSV file")
+    tab_to(page, csv_link)
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert len(rows) == 1 + 25  # the header and both pages
+    assert rows[23][:5] == ["Learning Centre 22", "CMA", "Accreditation", "San José", "CA"]
+    assert rows[23][6:] == ["Wendy Web, MD, MPH", "(408) 555-0122", "wendy.web@example.org"]
+
+    page.keyboard.press("Tab")
+    assert page.get_by_role("link", name="JSON file").evaluate("element => element === document.activeElement")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url(re.compile(r"providers\.json\?q=SAN\+JOSE\+learning$"))
+    document = json.loads(page.locator("pre").first.inner_text())
+    assert (document["version"], document["count"]) == (1, 25)
+    assert document["providers"][22]["contact"]["name"] == "Wendy Web, MD, MPH"

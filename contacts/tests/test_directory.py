@@ -5,8 +5,13 @@ from django.urls import reverse
 
 from contacts import services
 from contacts.models import AccreditationStatus, Organization, Role
-from contacts.public_forms import QUERY_TOO_LONG, UNKNOWN_ACCREDITOR, UNKNOWN_STATUS
 from contacts.public_views import MORE_THAN_CAP, REFINE_SEARCH, CappedPaginator, directory_accreditors
+from contacts.tests.directory_checks import (
+    BAD_SEARCHES,
+    assert_publishes_only_website_contact,
+    counted_providers,
+    full_roster_organization,
+)
 from contacts.tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,47 +37,12 @@ def person(**fields):
 
 @pytest.fixture
 def full_roster():
-    """A provider whose every role is held, each by someone with recognisable details."""
-    people = {
-        role: person(
-            first_name=f"{label}first",
-            last_name=f"{label}last",
-            email=f"{label}@private.example",
-            phone=f"(916) 555-{index:04d}",
-            job_title=f"{label} job title",
-            credentials="MD, MPH" if role == Role.WEBSITE else "RN",
-        )
-        for index, (role, label) in enumerate(
-            [
-                (Role.PRIMARY, "primary"),
-                (Role.BILLING, "billing"),
-                (Role.CEO, "ceo"),
-                (Role.STAFF, "staff"),
-                (Role.WEBSITE, "website"),
-                (Role.TECHNICAL, "technical"),
-                (Role.MEDICAL_DIRECTOR, "medicaldirector"),
-            ],
-            start=1,
-        )
-    }
-    organization = OrganizationFactory(name="Full Roster Institute", primary=people[Role.PRIMARY])
-    for role, holder in people.items():
-        if role != Role.PRIMARY:
-            services.role_assign(organization=organization, person=holder, role=role, by=None)
-    return organization, people
+    return full_roster_organization()
 
 
 def assert_shows_only_website_contact(html, people):
-    website = people[Role.WEBSITE]
-    assert "websitefirst websitelast, MD, MPH" in html
-    assert website.phone in html
-    assert f'href="mailto:{website.email}"' in html
-    assert website.job_title not in html
-    for role, holder in people.items():
-        if role == Role.WEBSITE:
-            continue
-        for private in (holder.first_name, holder.last_name, holder.email, holder.phone, holder.job_title):
-            assert private not in html, f"{role.label}'s {private!r} is on the public page"
+    assert_publishes_only_website_contact(html, people)
+    assert f'href="mailto:{people[Role.WEBSITE].email}"' in html
 
 
 # Who is published
@@ -255,15 +225,7 @@ def test_accreditor_filter_offers_only_accreditors_of_listed_providers(client):
     assert choices == ["", "ACCME", "CMA"]
 
 
-@pytest.mark.parametrize(
-    ("params", "message"),
-    [
-        ({"status": "nonaccreditation"}, UNKNOWN_STATUS),
-        ({"status": "bogus"}, UNKNOWN_STATUS),
-        ({"accreditor": "Nobody"}, UNKNOWN_ACCREDITOR),
-        ({"q": "x" * 101}, QUERY_TOO_LONG % {"limit_value": 100}),
-    ],
-)
+@pytest.mark.parametrize(("params", "message"), BAD_SEARCHES)
 def test_bad_filter_shows_a_message_and_no_results(client, params, message):
     OrganizationFactory(name="Any Provider")
 
@@ -309,11 +271,7 @@ def test_page_out_of_range_or_not_a_number_shows_a_page_not_an_error(
 
 @pytest.mark.parametrize("providers", [3, 40])
 def test_directory_query_count_is_fixed(client, django_assert_max_num_queries, providers):
-    for n in range(providers):
-        organization = OrganizationFactory(name=f"Counted Provider {n:02d}", accreditor=f"Board {n % 3}")
-        if n % 2:
-            services.role_assign(organization=organization, person=person(), role=Role.WEBSITE, by=None)
-        services.role_assign(organization=organization, person=person(), role=Role.STAFF, by=None)
+    counted_providers(providers)
 
     with django_assert_max_num_queries(DIRECTORY_QUERIES):
         response = client.get(DIRECTORY, {"q": "counted", "page": "1"})
