@@ -8,6 +8,7 @@ import re
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.tests.factories import PASSWORD, InvitedUserFactory, UserFactory
 from accounts.views import EMAIL_CONFIRMED
@@ -43,7 +44,9 @@ def test_person_changes_their_email_confirms_it_from_the_email_and_signs_in_with
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_role("button", name="Save my profile").click()
 
-    assert page.get_by_role("status").filter(has_text="We emailed a link to jane.doe@new.example").is_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="We emailed a link to jane.doe@new.example")
+    ).to_be_visible()  # waits for the page the button led to
     assert page.get_by_text("Waiting for confirmation of jane.doe@new.example").is_visible()
     assert page.get_by_label("Email address").input_value() == "jane.doe@old.example"
     look(page, assert_accessible, "profile-waiting", shots=SHOTS)
@@ -89,7 +92,9 @@ def test_an_address_someone_else_uses_is_refused_with_the_typing_kept(page, asse
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_role("button", name="Save my profile").click()
 
-    assert page.locator("#div_id_email").get_by_text(services.EMAIL_TAKEN).is_visible()
+    expect(
+        page.locator("#div_id_email").get_by_text(services.EMAIL_TAKEN)
+    ).to_be_visible()  # waits for the page the button led to
     assert page.get_by_label("Email address").input_value() == "Taken@Example.org"
     assert page.get_by_label("Job title").input_value() == "CME Director"
     look(page, assert_accessible, "profile-taken", shots=SHOTS)
@@ -107,6 +112,8 @@ def test_provider_corrects_an_invited_contacts_address(page, assert_accessible):
     page.get_by_label("Email address").fill("ivy@right.example")
     page.get_by_role("button", name="Save details").click()
 
-    assert page.get_by_role("status").filter(has_text="A new invitation to ivy@right.example is queued").is_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="A new invitation to ivy@right.example is queued")
+    ).to_be_visible()  # waits for the page the button led to
     [invitation] = run_email_worker()[1:]
     assert invitation.to == ["ivy@right.example"]
