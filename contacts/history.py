@@ -14,8 +14,7 @@ from datetime import datetime
 from operator import itemgetter
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Exists, OuterRef, Q, Subquery
 
 from contacts.models import ContactRole, Organization, Role
 
@@ -116,7 +115,8 @@ def _names_then(
     One small query whatever the depth of their histories: the records of the
     people the page names between its oldest and newest moments, plus each one's
     last record before the page and earliest record (for a person whose history
-    began later), then one pass per person in Python. The same query brings the
+    began later), each found by one index lookup per person, never by reading a
+    person's whole history; then one pass per person in Python. The same query brings the
     details of `records` (history ids: the records the page's changes of details
     are compared with), returned by history id.
     """
@@ -124,16 +124,16 @@ def _names_then(
     people = {person_id for person_id, _ in moments}
     if people:
         oldest, newest = min(moment for _, moment in moments), max(moment for _, moment in moments)
-        theirs = HistoricalUser.objects.filter(id__in=people)
-
-        def first_of_each(found, *order):
-            ranked = found.annotate(rank=Window(RowNumber(), partition_by=[F("id")], order_by=list(order)))
-            return ranked.filter(rank=1).values("history_id")
-
+        # One row per person (their creation record), and for each one lookup (an index on
+        # (id, history_date, history_id)) of their last record before the page and of their earliest.
+        anchors = HistoricalUser.objects.filter(id__in=people, history_type="+")
+        theirs = HistoricalUser.objects.filter(id=OuterRef("id"))
+        last_before = theirs.filter(history_date__lte=oldest).order_by("-history_date", "-history_id")
+        earliest = theirs.order_by("history_date", "history_id")
         wanted |= (
             Q(id__in=people, history_date__gt=oldest, history_date__lte=newest)
-            | Q(history_id__in=first_of_each(theirs.filter(history_date__lte=oldest), "-history_date", "-history_id"))
-            | Q(history_id__in=first_of_each(theirs, "history_date", "history_id"))
+            | Q(history_id__in=anchors.annotate(found=Subquery(last_before.values("history_id")[:1])).values("found"))
+            | Q(history_id__in=anchors.annotate(found=Subquery(earliest.values("history_id")[:1])).values("found"))
         )
     if not (people or records):
         return {}, {}
