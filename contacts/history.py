@@ -109,14 +109,13 @@ def _names_then(
     whether they were merged into another person since (accounts.merging), in one query.
 
     Not their name today: a former contact's later renaming is none of this
-    organization's business. Their earliest record stands in for a moment before
+    organization's business. Their creation record stands in for a moment before
     their history began.
 
     One small query whatever the depth of their histories: the records of the
     people the page names between its oldest and newest moments, plus each one's
-    last record before the page and earliest record (for a person whose history
-    began later), each found by one index lookup per person, never by reading a
-    person's whole history; then one pass per person in Python. The same query brings the
+    creation record and last record before the page (one index lookup per person,
+    never a read of a person's whole history); then one pass per person in Python. The same query brings the
     details of `records` (history ids: the records the page's changes of details
     are compared with), returned by history id.
     """
@@ -124,16 +123,16 @@ def _names_then(
     people = {person_id for person_id, _ in moments}
     if people:
         oldest, newest = min(moment for _, moment in moments), max(moment for _, moment in moments)
-        # One row per person (their creation record), and for each one lookup (an index on
-        # (id, history_date, history_id)) of their last record before the page and of their earliest.
-        anchors = HistoricalUser.objects.filter(id__in=people, history_type="+")
-        theirs = HistoricalUser.objects.filter(id=OuterRef("id"))
-        last_before = theirs.filter(history_date__lte=oldest).order_by("-history_date", "-history_id")
-        earliest = theirs.order_by("history_date", "history_id")
+        # Each person's creation record, and for each one lookup (an index on
+        # (id, history_date, history_id)) of their last record before the page.
+        created = HistoricalUser.objects.filter(id__in=people, history_type="+")
+        last_before = HistoricalUser.objects.filter(id=OuterRef("id"), history_date__lte=oldest).order_by(
+            "-history_date", "-history_id"
+        )
         wanted |= (
             Q(id__in=people, history_date__gt=oldest, history_date__lte=newest)
-            | Q(history_id__in=anchors.annotate(found=Subquery(last_before.values("history_id")[:1])).values("found"))
-            | Q(history_id__in=anchors.annotate(found=Subquery(earliest.values("history_id")[:1])).values("found"))
+            | Q(id__in=people, history_type="+")
+            | Q(history_id__in=created.annotate(found=Subquery(last_before.values("history_id")[:1])).values("found"))
         )
     if not (people or records):
         return {}, {}
@@ -152,7 +151,7 @@ def _names_then(
     for person_id, moment in moments:
         history = by_person.get(person_id)
         if history:
-            # The last record at or before the moment, else the earliest.
+            # The last record at or before the moment, else the earliest read (their creation record).
             index = bisect_right(history, moment, key=itemgetter("history_date"))
             then = history[max(index - 1, 0)]
             names[person_id, moment] = (_name(then), then["email"], then["merged"])
