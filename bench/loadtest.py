@@ -164,6 +164,7 @@ def seed(count: int) -> dict:
         "deep": deep.pk,
         "deep_oldest": oldest_history_cursor(deep),
         "billing": three.roles.get(role=Role.BILLING).person_id,
+        "billing_email": three.roles.get(role=Role.BILLING).person.email,
         "provider": Organization.objects.in_directory().order_by("pk").values_list("pk", flat=True).first(),
         "me": user_model.objects.get(email=BENCH_EMAIL),
         "admin": user_model.objects.get(email=ADMIN_EMAIL),
@@ -245,7 +246,14 @@ def session_cookie(user) -> str:
 def pages(ids: dict, me: str, admin: str) -> list[dict]:
     three, forty = ids["three"], ids["forty"]
     edit_body = urlencode(
-        {"first_name": "Bill", "last_name": "Payer3", "credentials": "", "job_title": "", "phone": "(916) 555-1"}
+        {
+            "first_name": "Bill",
+            "last_name": "Payer3",
+            "credentials": "",
+            "job_title": "",
+            "email": ids["billing_email"],  # unchanged: the edit corrects the phone only
+            "phone": "(916) 555-1",
+        }
     )
     return [
         {"label": "bare view", "path": "/bench/bare"},
