@@ -14,7 +14,9 @@ from datetime import datetime
 from operator import itemgetter
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db import connection
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 
 from contacts.models import ContactRole, Organization, Role
 
@@ -125,20 +127,21 @@ def _names_then(
         oldest, newest = min(moment for _, moment in moments), max(moment for _, moment in moments)
         # Each person's creation record, and for each one lookup (an index on
         # (id, history_date, history_id)) of their last record before the page.
-        created = HistoricalUser.objects.filter(id__in=people, history_type="+")
-        last_before = HistoricalUser.objects.filter(id=OuterRef("id"), history_date__lte=oldest).order_by(
-            "-history_date", "-history_id"
+        last_before = RawSQL(
+            _LAST_RECORD_BEFORE.format(people=", ".join(["%s"] * len(people))),
+            (connection.ops.adapt_datetimefield_value(oldest), *people),
+            output_field=BooleanField(),
         )
         wanted |= (
             Q(id__in=people, history_date__gt=oldest, history_date__lte=newest)
             | Q(id__in=people, history_type="+")
-            | Q(history_id__in=created.annotate(found=Subquery(last_before.values("history_id")[:1])).values("found"))
+            | Q(last_before)
         )
     if not (people or records):
         return {}, {}
     rows = (
         HistoricalUser.objects.filter(wanted)
-        .annotate(merged=Exists(User.objects.filter(pk=OuterRef("id"), merged_into__isnull=False)))
+        .annotate(merged=RawSQL(_MERGED_SINCE, (), output_field=BooleanField()))
         .order_by("id", "history_date", "history_id")
         .values("id", "history_date", "history_id", "merged", *PERSON_HISTORY_FIELDS)
     )
@@ -156,6 +159,21 @@ def _names_then(
             then = history[max(index - 1, 0)]
             names[person_id, moment] = (_name(then), then["email"], then["merged"])
     return names, details
+
+
+# Written out, not as Subquery()/Exists(): they run on every History page, and the ORM's
+# nested expressions cost more Python to build than the lookups cost the database.
+_PERSON_TABLE = HistoricalUser._meta.db_table
+_LAST_RECORD_BEFORE = (
+    f'"{_PERSON_TABLE}"."history_id" IN (SELECT (SELECT latest."history_id" FROM "{_PERSON_TABLE}" latest'
+    f' WHERE latest."id" = created."id" AND latest."history_date" <= %s'
+    f' ORDER BY latest."history_date" DESC, latest."history_id" DESC LIMIT 1)'
+    f' FROM "{_PERSON_TABLE}" created WHERE created."history_type" = \'+\' AND created."id" IN ({{people}}))'
+)
+_MERGED_SINCE = (
+    f'EXISTS (SELECT 1 FROM "{User._meta.db_table}" person_now WHERE person_now."id" = "{_PERSON_TABLE}"."id"'
+    ' AND person_now."merged_into_id" IS NOT NULL)'
+)
 
 
 def _name(details: dict) -> str:
@@ -249,37 +267,52 @@ def _person_records(organization, limit: int, older: Q, *, newest_first: bool = 
     finds the record before it), never a window over a person's whole history; the
     caller bounds how far back the records are read (_newer_than_the_full_streams).
     """
-    roster_records = HistoricalContactRole.objects.filter(organization_id=organization.pk)
-    superseded_then = HistoricalContactRole.objects.filter(
-        id=OuterRef("id"), history_id__gt=OuterRef("history_id"), history_date__lte=OuterRef(OuterRef("history_date"))
-    )
-    held_a_role_then = Exists(
-        roster_records.filter(
-            ~Q(history_type="-"),
-            ~Exists(superseded_then),
-            person_id=OuterRef("id"),
-            history_date__lte=OuterRef("history_date"),
-        )
-    )
-    predecessor = HistoricalUser.objects.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id"))
-    unchanged = HistoricalUser.objects.filter(
-        history_id=OuterRef("previous_history_id"), **{name: OuterRef(name) for name in PERSON_HISTORY_FIELDS}
-    )
+    held_a_role_then, previous_history_id, changed = _PEOPLE_CONDITIONS
     return (
-        HistoricalUser.objects.annotate(
-            previous_history_id=Subquery(predecessor.order_by("-history_id").values("history_id")[:1])
-        )
+        HistoricalUser.objects.annotate(previous_history_id=RawSQL(previous_history_id, ()))
         .filter(
             older,
-            ~Exists(unchanged),
-            held_a_role_then,
-            id__in=roster_records.values("person_id"),
+            RawSQL(changed, (), output_field=BooleanField()),
+            RawSQL(held_a_role_then, (organization.pk,), output_field=BooleanField()),
             history_type="~",
-            previous_history_id__isnull=False,
         )
         .select_related("history_user")
         .order_by(*(["-history_date", "-history_id"] if newest_first else ["history_date", "history_id"]))[:limit]
     )
+
+
+def _people_conditions() -> tuple[str, str, str]:
+    """The people stream's three per-record conditions, as SQL over the outer historical person row.
+
+    Written out, not as Exists()/Subquery()/OuterRef(): the History tab builds this
+    query on every visit, and resolving those nested expressions was half of the
+    page's Python work (17,030 calls to build, compile and run it; see
+    bench.profile_page). The same SQL on SQLite and PostgreSQL:
+    - held a role here then (%s: the organization): some role row of theirs here
+      whose latest record at that moment is theirs and not a removal;
+    - previous_history_id: their record just before this one;
+    - changed: it exists, and differs in a detail the roster shows.
+    """
+    person, role = HistoricalUser._meta.db_table, HistoricalContactRole._meta.db_table
+    held = (
+        f'EXISTS (SELECT 1 FROM "{role}" r WHERE r."organization_id" = %s AND r."person_id" = "{person}"."id"'
+        f' AND r."history_date" <= "{person}"."history_date" AND r."history_type" <> \'-\''
+        f' AND NOT EXISTS (SELECT 1 FROM "{role}" later WHERE later."id" = r."id"'
+        f' AND later."history_id" > r."history_id" AND later."history_date" <= "{person}"."history_date"))'
+    )
+    previous = (
+        f'(SELECT p."history_id" FROM "{person}" p WHERE p."id" = "{person}"."id"'
+        f' AND p."history_id" < "{person}"."history_id" ORDER BY p."history_id" DESC LIMIT 1)'
+    )
+    same = " AND ".join(f'p."{name}" = "{person}"."{name}"' for name in PERSON_HISTORY_FIELDS)
+    changed = (
+        f"{previous} IS NOT NULL"
+        f' AND NOT EXISTS (SELECT 1 FROM "{person}" p WHERE p."history_id" = {previous} AND {same})'
+    )
+    return held, previous, changed
+
+
+_PEOPLE_CONDITIONS = _people_conditions()
 
 
 @dataclass(frozen=True)
@@ -354,11 +387,13 @@ def _newer_than_the_full_streams(organization_entries: list, role_records: list,
 
 
 # The role row's record just before a roster record: who held the role before it (read for the page's rows only).
-_previous_holder = HistoricalContactRole.objects.filter(
-    Q(history_date__lt=OuterRef("history_date"))
-    | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id")),
-    id=OuterRef("id"),
-).order_by("-history_date", "-history_id")
+_ROLE_TABLE = HistoricalContactRole._meta.db_table
+_PREVIOUS_HOLDER = (
+    f'(SELECT earlier."person_id" FROM "{_ROLE_TABLE}" earlier WHERE earlier."id" = "{_ROLE_TABLE}"."id"'
+    f' AND (earlier."history_date" < "{_ROLE_TABLE}"."history_date" OR (earlier."history_date" ='
+    f' "{_ROLE_TABLE}"."history_date" AND earlier."history_id" < "{_ROLE_TABLE}"."history_id"))'
+    ' ORDER BY earlier."history_date" DESC, earlier."history_id" DESC LIMIT 1)'
+)
 
 
 def history_newer_start(organization, *, after: Cursor, per_page: int) -> Cursor | None:
@@ -419,7 +454,7 @@ def history_page(
     role_records = list(
         ContactRole.history.filter(_older(before, ROSTER), organization_id=organization.pk)
         .select_related("history_user")
-        .annotate(previous_person_id=Subquery(_previous_holder.values("person_id")[:1]))
+        .annotate(previous_person_id=RawSQL(_PREVIOUS_HOLDER, ()))
         .order_by("-history_date", "-history_id")[:wanted]
     )
     organization_entries = _organization_entries(organization_records)[:wanted]
