@@ -273,7 +273,7 @@ def _person_records(organization, limit: int, older: Q, *, newest_first: bool = 
         .filter(
             older,
             RawSQL(changed, (), output_field=BooleanField()),
-            RawSQL(held_a_role_then, (organization.pk,), output_field=BooleanField()),
+            RawSQL(held_a_role_then, (organization.pk, organization.pk), output_field=BooleanField()),
             history_type="~",
         )
         .select_related("history_user")
@@ -288,13 +288,15 @@ def _people_conditions() -> tuple[str, str, str]:
     query on every visit, and resolving those nested expressions was half of the
     page's Python work (17,030 calls to build, compile and run it; see
     bench.profile_page). The same SQL on SQLite and PostgreSQL:
-    - held a role here then (%s: the organization): some role row of theirs here
+    - held a role here then (%s, %s: the organization): some role row of theirs here
       whose latest record at that moment is theirs and not a removal;
     - previous_history_id: their record just before this one;
     - changed: it exists, and differs in a detail the roster shows.
     """
     person, role = HistoricalUser._meta.db_table, HistoricalContactRole._meta.db_table
+    # Only the people ever on this roster are read at all (the person index), then each record is checked.
     held = (
+        f'"{person}"."id" IN (SELECT "person_id" FROM "{role}" WHERE "organization_id" = %s) AND '
         f'EXISTS (SELECT 1 FROM "{role}" r WHERE r."organization_id" = %s AND r."person_id" = "{person}"."id"'
         f' AND r."history_date" <= "{person}"."history_date" AND r."history_type" <> \'-\''
         f' AND NOT EXISTS (SELECT 1 FROM "{role}" later WHERE later."id" = r."id"'
