@@ -12,9 +12,9 @@ pytestmark = pytest.mark.django_db
 
 def test_the_roster_edit_the_load_test_posts_is_accepted_and_saved(client):
     organization = OrganizationFactory()
-    billing = InvitedUserFactory(first_name="Bill", last_name="Payer3")
+    billing = InvitedUserFactory(first_name="Bill", last_name="Edited")
     services.role_assign(organization=organization, person=billing, role=Role.BILLING, by=None)
-    ids = {"three": organization.pk, "forty": organization.pk, "deep": organization.pk, "deep_oldest": "",
+    ids = {"three": organization.pk, "edits": organization.pk, "forty": organization.pk, "deep": organization.pk, "deep_oldest": "",
            "billing": billing.pk, "billing_email": billing.email, "provider": organization.pk}  # fmt: skip
     [edit] = [page for page in pages(ids, me="", admin="") if page.get("method") == "POST"]
     client.force_login(organization.primary_contact)
