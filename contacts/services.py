@@ -242,6 +242,14 @@ def primary_welcome_record(*, organizations: Sequence[Organization], by: User) -
 # People -----------------------------------------------------------------------------------
 
 
+def _email_field_canonical(email: str) -> str:
+    """The canonical form of an address, or the refusal said on the form's email field."""
+    try:
+        return email_canonical(email)
+    except ValidationError as error:
+        raise ValidationError({"email": error.messages}) from None
+
+
 def person_get_or_create(*, email: str, by: User | None = None, **details) -> PersonResult:
     """The person with this email (in its canonical form), else a new one without a password.
 
@@ -252,10 +260,7 @@ def person_get_or_create(*, email: str, by: User | None = None, **details) -> Pe
     in a savepoint, and the one that meets the unique constraint reads the row
     the other made.
     """
-    try:
-        email = email_canonical(email)
-    except ValidationError as error:
-        raise ValidationError({"email": error.messages}) from None
+    email = _email_field_canonical(email)
     person = User.objects.for_address(email)  # a merged duplicate's address means the person kept
     if person:
         return PersonResult(person=person, created=False)
@@ -755,13 +760,6 @@ def _email_digest(token: str) -> str:
 
 def _person_lock(person: User) -> User:
     return User.objects.select_for_update(no_key=True).get(pk=person.pk)
-
-
-def _email_field_canonical(email: str) -> str:
-    try:
-        return email_canonical(email)
-    except ValidationError as error:
-        raise ValidationError({"email": error.messages}) from None
 
 
 def email_taken(*, email: str, person: User | None = None) -> bool:
