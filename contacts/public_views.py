@@ -49,12 +49,12 @@ def directory_organizations():
 
 def directory_accreditors() -> list[str]:
     """The distinct accreditors of the listed providers, for the filter, in one query."""
-    return directory_accreditors_and_version()[0]
+    return directory_state().accreditors
 
 
 @functools.cache
 def _accreditors_and_version_sql() -> tuple[str, tuple]:
-    """The query of directory_accreditors_and_version, compiled once: it is the same on every visit."""
+    """The query of directory_state, compiled once: it is the same on every visit."""
     listed = Organization.objects.in_directory().order_by("accreditor").values_list("accreditor")
     first, first_params = listed[:1].query.sql_with_params()
     after, after_params = listed.filter(accreditor__gt=RawSQL("previous.name", ()))[:1].query.sql_with_params()
@@ -103,12 +103,6 @@ def _as_datetime(value) -> datetime | None:
         return value
     parsed = parse_datetime(value)
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
-
-
-def directory_accreditors_and_version() -> tuple[list[str], str]:
-    """The accreditors of the listed providers, and the directory's cache version (see directory_state)."""
-    state = directory_state()
-    return state.accreditors, state.version
 
 
 def directory_search(form: DirectorySearchForm):
@@ -174,11 +168,11 @@ class DirectoryView(ListView):
     paginator_class = CappedPaginator
 
     def get(self, request, *args, **kwargs):
-        accreditors, version = directory_accreditors_and_version()
-        key = directory_page_key(request, version)
+        state = directory_state()
+        key = directory_page_key(request, state.version)
         if key is not None and (page := cache.get(key)) is not None:
             return HttpResponse(page)
-        self.form = DirectorySearchForm(request.GET, accreditors=accreditors)
+        self.form = DirectorySearchForm(request.GET, accreditors=state.accreditors)
         response = super().get(request, *args, **kwargs)
         if key is not None:
             response.add_post_render_callback(
