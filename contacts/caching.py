@@ -21,10 +21,12 @@ one. A write that makes no history row (QuerySet.update, bulk_create) is not
 seen: use simple-history's bulk helpers there.
 
 The directory's version is the newest history id of any organization, role or
-person: three index probes added to the query of accreditors the page makes
-first, so a cached page costs that one query and a fresh one no more queries
-than before. The time the newest of those history rows was written rides along
-(three more probes, of the history_date indexes): the open data's Last-Modified.
+person: three index probes, the one query a cached page costs (cheap to plan,
+which matters more than running it). A fresh page reads the version first, then
+its rows, so its rows are never older than the key it is stored under. The query
+of accreditors (contacts.public_views.directory_state) carries the version too,
+with the time the newest of those history rows was written (three more probes,
+of the history_date indexes): the open data's Last-Modified and ETag.
 """
 
 import hashlib
@@ -71,15 +73,18 @@ def directory_changed_at_column() -> str:
     return f'(SELECT MAX("at") FROM ({newest}) "newest")'
 
 
-def directory_page_key(request, version: str) -> str | None:
-    """The cache key of the directory page for this request, or None when it must be drawn afresh.
+def directory_page_shared(request) -> bool:
+    """Whether this request's directory page is the shared, cached one.
 
     Only an anonymous visitor's page is shared (a signed-in person's layout names
     them), and not while a message waits to be shown on it.
     """
     if settings.DIRECTORY_CACHE_SECONDS <= 0 or request.user.is_authenticated:
-        return None
-    if len(get_messages(request)):
-        return None
+        return False
+    return not len(get_messages(request))
+
+
+def directory_page_key(request, version: str) -> str:
+    """The cache key of the shared directory page for this request's query string, under this version."""
     query = hashlib.sha256(request.META.get("QUERY_STRING", "").encode()).hexdigest()
     return f"directory:{version}:{query}"
