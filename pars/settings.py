@@ -119,7 +119,7 @@ else:
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # How long the public directory's pages for anonymous visitors are reused; 0 draws each afresh.
 DIRECTORY_CACHE_SECONDS = env.int("DIRECTORY_CACHE_SECONDS", default=60)
-SESSION_ENGINE = env("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
+SESSION_ENGINE = env("SESSION_ENGINE", default="accounts.sessions")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

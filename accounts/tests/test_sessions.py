@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.middleware import SESSION_EXPIRED
 from accounts.security_views import OTHER_SESSIONS_ENDED
+from accounts.sessions import SessionStore
 from accounts.tests.client import Client
 from accounts.tests.factories import PASSWORD, StaffUserFactory
 from contacts.tests.factories import provider_user
@@ -122,3 +123,32 @@ def test_staff_sign_out_elsewhere_keeps_this_session_verified(client):
     client.post(reverse("accounts:sign_out_elsewhere"))
     assert signed_in(client, ADMIN)
     assert not signed_in(other, ADMIN)
+
+
+# The session engine (accounts.sessions): Django's database sessions, loaded with one written-out query.
+
+
+def test_a_session_reads_back_what_was_saved():
+    session = SessionStore()
+    session["seen"] = [1, "two"]
+    session.save()
+
+    loaded = SessionStore(session.session_key)
+    assert loaded["seen"] == [1, "two"]
+    assert loaded.session_key == session.session_key
+
+
+def test_an_expired_or_unknown_session_reads_empty_and_gets_a_new_key_on_save(clock):
+    session = SessionStore()
+    session["seen"] = True
+    session.set_expiry(60)
+    session.save()
+    clock.shift(timedelta(seconds=61))
+
+    for key in (session.session_key, "x" * 32):
+        loaded = SessionStore(key)
+        assert "seen" not in loaded
+        # A key nobody holds is never taken over (session fixation): saving makes a new one.
+        loaded["again"] = True
+        loaded.save()
+        assert loaded.session_key != key

@@ -150,3 +150,20 @@ def test_signing_in_records_last_login_without_a_history_row(client):
     person.refresh_from_db()
     assert person.last_login is not None
     assert person.history.count() == rows
+
+
+def test_get_user_answers_none_for_an_id_that_names_nobody():
+    assert EmailBackend().get_user(987654321) is None
+    assert EmailBackend().get_user("not a number") is None
+
+
+def test_get_user_loads_every_field_with_the_databases_types():
+    person = UserFactory(first_name="Ann")
+    services.role_assign(organization=OrganizationFactory(), person=person, role=Role.TECHNICAL, by=None)
+    User.objects.filter(pk=person.pk).update(last_login="2026-01-02T03:04:05Z")
+
+    loaded = EmailBackend().get_user(str(person.pk))
+
+    assert loaded == person and loaded.first_name == "Ann" and loaded.is_active is True
+    assert loaded.last_login.isoformat() == "2026-01-02T03:04:05+00:00"
+    assert not loaded.get_deferred_fields()
