@@ -5,9 +5,10 @@ for DIRECTORY_CACHE_SECONDS, under the directory's version (Django's cache
 framework: local memory by default, the shared cache of CACHE_URL in production,
 so every web process sees one cache).
 
-(The Profile tab's roster is not cached: it shows each invitation's delivery
-status, which the email worker changes without a history row, and forms
-carrying the session's CSRF token.)
+The Profile tab's roster is cached under a digest of the data it is drawn from
+(roster_fragment_key), not a version: it shows each invitation's delivery, which
+the email worker changes without a history row. Its forms take the request's
+CSRF field after the cache.
 
 A version is read from the database, not bumped by the writers: every save and
 delete of an organization, a role or a person writes a history row
@@ -29,11 +30,18 @@ with the time the newest of those history rows was written (three more probes,
 of the history_date indexes): the open data's Last-Modified and ETag.
 """
 
+import functools
 import hashlib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.template.backends.utils import csrf_input
+from django.template.loader import get_template, render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from contacts.models import ContactRole, Organization
 
@@ -88,3 +96,85 @@ def directory_page_key(request, version: str) -> str:
     """The cache key of the shared directory page for this request's query string, under this version."""
     query = hashlib.sha256(request.META.get("QUERY_STRING", "").encode()).hexdigest()
     return f"directory:{version}:{query}"
+
+
+# Where the roster fragment takes the request's CSRF field: an HTML comment, which nothing a
+# person types can produce (the template escapes every "<" of the data it shows).
+ROSTER_CSRF_SLOT = "<!-- csrf -->"
+
+
+def _fields(instance) -> tuple:
+    """Every loaded value of a model instance but a password hash (whether it is usable stands in for it).
+
+    A field the query deferred is left out, not loaded: the page cannot show it either.
+    """
+    loaded = instance.__dict__
+    values = [
+        (field.attname, loaded[field.attname])
+        for field in instance._meta.concrete_fields
+        if field.attname in loaded and field.name != "password"
+    ]
+    if hasattr(instance, "has_usable_password"):
+        values.append(instance.has_usable_password())
+    return tuple(values)
+
+
+ROSTER_TEMPLATE = "contacts/includes/roster.html"
+
+
+@functools.cache
+def _roster_template_digest() -> str:
+    """The fragment template's own source, in the key: a deploy that changes it never serves the old drawing."""
+    return hashlib.sha256(get_template(ROSTER_TEMPLATE).template.source.encode()).hexdigest()[:16]
+
+
+def roster_fragment_key(organization, rows, invitations, viewer) -> str:
+    """The cache key of an organization's roster as one person sees it: a digest of everything it is drawn from.
+
+    Not a version the writers bump: the key is the data the page has just read
+    (every stored field of each role and holder, each pending invitation's
+    delivery, which the email worker changes without a history row, the
+    vacancies and the viewer, who is marked "You"), so a change of any of
+    it, by any writer, gives another key. The cache saves the drawing, which
+    is most of the page's time: 11 ms of a 40-person roster's 18 (measured in
+    process on the load test's database), against well under 1 ms for the digest.
+    """
+    parts = [
+        _roster_template_digest(),
+        organization.pk,
+        viewer.pk,
+        settings.SUPPORT_EMAIL,
+        settings.ACCREDITOR_SHORT_NAME,
+        timezone.get_current_timezone_name(),
+        get_language(),
+    ]
+    for row in rows:
+        parts.append((row["role"].value, row["needed"], row["vacancy"]))
+        parts.extend((_fields(held), _fields(held.person)) for held in row["holders"])
+    parts.extend((pk, _fields(log)) for pk, log in sorted(invitations.items()))
+    return "roster:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def roster_fragment(request, organization, rows, invitations) -> str:
+    """The Profile tab's roster (contacts/includes/roster.html), from the cache when nothing it shows changed.
+
+    Drawn without the request, so it is the same for every request with the same
+    data; the request's CSRF field goes into its slot afterwards.
+    """
+    key = roster_fragment_key(organization, rows, invitations, request.user)
+    html = cache.get(key) if settings.ROSTER_CACHE_SECONDS > 0 else None
+    if html is None:
+        html = render_to_string(
+            ROSTER_TEMPLATE,
+            {
+                "organization": organization,
+                "roster": rows,
+                "invitations": invitations,
+                "viewer_pk": request.user.pk,
+                "SUPPORT_EMAIL": settings.SUPPORT_EMAIL,
+                "csrf_input": mark_safe(ROSTER_CSRF_SLOT),
+            },
+        )
+        if settings.ROSTER_CACHE_SECONDS > 0:
+            cache.set(key, html, settings.ROSTER_CACHE_SECONDS)
+    return mark_safe(html.replace(ROSTER_CSRF_SLOT, csrf_input(request)))

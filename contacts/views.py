@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.generic import FormView, TemplateView, UpdateView, View
 
 from contacts import services
+from contacts.caching import roster_fragment
 from contacts.emails import invitations_latest
 from contacts.forms import (
     ContactAddForm,
@@ -226,9 +227,9 @@ class ProfileView(OrganizationAccessMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         pending = {r.person_id for r in self.organization.roles.all() if not r.person.has_usable_password()}
+        invitations = invitations_latest(pending) if pending else {}
         return super().get_context_data(
-            roster=roster_rows(self.organization),
-            invitations=invitations_latest(pending) if pending else {},
+            roster_html=roster_fragment(self.request, self.organization, roster_rows(self.organization), invitations),
             active_tab="profile",
             **kwargs,
         )

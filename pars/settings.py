@@ -119,6 +119,8 @@ else:
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # How long the public directory's pages for anonymous visitors are reused; 0 draws each afresh.
 DIRECTORY_CACHE_SECONDS = env.int("DIRECTORY_CACHE_SECONDS", default=60)
+# How long a drawn Profile tab roster is kept; its key is its data, so this bounds memory, not staleness. 0: never.
+ROSTER_CACHE_SECONDS = env.int("ROSTER_CACHE_SECONDS", default=600)
 SESSION_ENGINE = env("SESSION_ENGINE", default="accounts.sessions")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,15 +1,20 @@
 """A cached page is never stale: every service (and every other write) moves the version it is cached under.
 
-The directory page (anonymous visitors, per query string) is drawn once, then
-changed through each service; the next request shows the change. The Profile tab
-(not cached) is held to the same rule, so that a cache added there later is too.
+The directory page (anonymous visitors, per query string) and the Profile tab's
+roster are drawn once, then changed through each service; the next request shows
+the change.
 """
 
+import re
+
 import pytest
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts import services
-from contacts.models import Role
+from contacts.caching import ROSTER_TEMPLATE
+from contacts.models import EmailLog, Role
 from contacts.tests.factories import PASSWORD, InvitedUserFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +171,57 @@ def test_a_signed_in_person_and_a_waiting_message_get_a_page_drawn_afresh(client
     page = client.get(DIRECTORY)
     assert page.context is not None
     assert "Sign out" in page.content.decode()
+
+
+# The Profile tab's roster is cached under a digest of what it shows (contacts.caching.roster_fragment).
+
+
+def drew_the_roster(response) -> bool:
+    return ROSTER_TEMPLATE in [template.name for template in response.templates]
+
+
+def test_an_unchanged_roster_is_drawn_once_then_served_from_the_cache(client, organization):
+    client.force_login(organization.primary_contact)
+    url = reverse("contacts:profile", args=[organization.pk])
+
+    first, second = client.get(url), client.get(url)
+
+    assert drew_the_roster(first)
+    assert not drew_the_roster(second)
+    assert "Wendy Webb" in second.content.decode()
+
+
+def test_a_delivery_the_email_worker_records_shows_on_the_cached_roster(client, organization):
+    client.force_login(organization.primary_contact)
+    url = reverse("contacts:profile", args=[organization.pk])
+    assert "Invitation queued" in client.get(url).content.decode()
+    client.get(url)
+
+    # The worker records a delivery with an update and no history row.
+    EmailLog.objects.filter(kind=EmailLog.Kind.INVITATION).update(status=EmailLog.Status.SENT, sent_at=timezone.now())
+
+    page = client.get(url).content.decode()
+    assert "Invitation sent" in page
+    assert "Invitation queued" not in page
+
+
+def test_the_forms_of_a_cached_roster_carry_each_sessions_own_csrf_token(organization):
+    url = reverse("contacts:profile", args=[organization.pk])
+    wendy = _website(organization).person
+    resend = reverse("contacts:invitation_resend", args=[organization.pk, wendy.pk])
+    browsers = [Client(enforce_csrf_checks=True) for _ in range(2)]
+    for browser in browsers:
+        browser.force_login(organization.primary_contact)
+    # One person in two browsers: the second page's roster is the first one's, from the cache.
+    pages = [(browser, browser.get(url)) for browser in browsers]
+    assert drew_the_roster(pages[0][1]) and not drew_the_roster(pages[1][1])
+
+    tokens = set()
+    for browser, page in pages:
+        form = re.search(
+            rf'action="{resend}".*?name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode(), re.S
+        )
+        tokens.add(form.group(1))
+        assert browser.post(resend, {"csrfmiddlewaretoken": form.group(1)}).status_code == 302
+
+    assert len(tokens) == 2
