@@ -164,15 +164,17 @@ class DashboardView(LoginRequiredMixin, TemplateView):
 def dashboard_cards(organizations, user) -> list[dict]:
     """Each organization with my roles there and its optional roles not filled (said as the Profile
     tab says them, fallbacks included), those that need attention (stale contacts) first."""
-    cards = [
-        {
-            "organization": organization,
-            "my_roles": [r.get_role_display() for r in organization.roles.all() if r.person_id == user.pk],
-            "needed": [row["vacancy"] for row in roster_rows(organization) if row["vacancy"] and row["needed"]],
-            "vacancies": [row["vacancy"] for row in roster_rows(organization) if row["vacancy"] and not row["needed"]],
-        }
-        for organization in organizations
-    ]
+    cards = []
+    for organization in organizations:
+        unfilled = [row for row in roster_rows(organization) if row["vacancy"]]
+        cards.append(
+            {
+                "organization": organization,
+                "my_roles": [r.get_role_display() for r in organization.roles.all() if r.person_id == user.pk],
+                "needed": [row["vacancy"] for row in unfilled if row["needed"]],
+                "vacancies": [row["vacancy"] for row in unfilled if not row["needed"]],
+            }
+        )
     return sorted(cards, key=lambda card: (not card["organization"].contacts_are_stale, card["organization"].name))
 
 
