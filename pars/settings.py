@@ -111,8 +111,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that threads in tests see one database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "db" / "test.sqlite3")}
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# Persistent connections, SQLite's too: opening one costs more than most pages' queries (on SQLite,
+# Django registers its SQL functions and the WAL pragma runs on every connection it opens).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
 # Local memory by default (each process its own); production shares one, e.g. redis://host:6379/0,
 # so that every web process serves and invalidates the same cached pages (contacts/caching.py).
