@@ -47,9 +47,9 @@ def resend(client, organization, person):
 
 def test_profile_says_the_invitation_is_queued_then_sent(client, organization):
     add_pending(organization)
-    assert status_of(profile(client, organization)) == "Invitation queued June 15, 2025, 12:00 p.m.."
+    assert status_of(profile(client, organization)) == "Invitation queued at 12:00 p.m. on June 15, 2025."
     run_email_worker()
-    assert status_of(profile(client, organization)) == "Invitation sent June 15, 2025, 12:00 p.m.."
+    assert status_of(profile(client, organization)) == "Invitation sent at 12:00 p.m. on June 15, 2025."
 
 
 def test_profile_shows_a_failed_invitation_with_the_button_to_send_it_again(client, organization, settings):
