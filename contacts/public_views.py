@@ -57,6 +57,23 @@ def directory_accreditors() -> list[str]:
     return directory_state().accreditors
 
 
+def directory_accreditors_under(version: str) -> list[str]:
+    """The accreditors for the filter, kept in the cache under the directory's version (contacts.caching).
+
+    Every page not served whole from the cache needs them, signed-in visitors'
+    included, and they change only when the version does. Read after the version,
+    so a list is never older than the version it is kept under. On SQLite the
+    query that finds them sorts the listed providers (15 ms at 10,000 providers):
+    its partial index is PostgreSQL's only.
+    """
+    key = f"directory:accreditors:{version}"
+    accreditors = cache.get(key)
+    if accreditors is None:
+        accreditors = directory_accreditors()
+        cache.set(key, accreditors, settings.DIRECTORY_CACHE_SECONDS)
+    return accreditors
+
+
 @functools.cache
 def _accreditors_and_version_sql() -> tuple[str, tuple]:
     """The query of directory_state, compiled once: it is the same on every visit."""
@@ -193,11 +210,12 @@ class DirectoryView(ListView):
     def get(self, request, *args, **kwargs):
         # The version is read before the rows the page is drawn from, so a page is
         # never stored under a newer version than its rows (contacts.caching).
-        key = directory_page_key(request, directory_version()) if directory_page_shared(request) else None
+        version = directory_version() if settings.DIRECTORY_CACHE_SECONDS > 0 else None
+        key = directory_page_key(request, version) if version and directory_page_shared(request) else None
         if key is not None and (page := cache.get(key)) is not None:
             return HttpResponse(page)
-        state = directory_state()
-        self.form = DirectorySearchForm(request.GET, accreditors=state.accreditors)
+        accreditors = directory_accreditors_under(version) if version else directory_accreditors()
+        self.form = DirectorySearchForm(request.GET, accreditors=accreditors)
         response = super().get(request, *args, **kwargs)
         if key is not None:
             response.add_post_render_callback(

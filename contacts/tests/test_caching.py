@@ -225,3 +225,25 @@ def test_the_forms_of_a_cached_roster_carry_each_sessions_own_csrf_token(organiz
         assert browser.post(resend, {"csrfmiddlewaretoken": form.group(1)}).status_code == 302
 
     assert len(tokens) == 2
+
+
+def test_a_directory_page_drawn_afresh_reuses_the_accreditors_read_under_the_same_version(
+    client, organization, django_assert_num_queries
+):
+    client.get(DIRECTORY, {"q": "heart"})
+    client.force_login(organization.primary_contact)
+
+    # The session and the person; the version; the count, the page and its published contacts.
+    # No query for the accreditors.
+    with django_assert_num_queries(6):
+        page = client.get(DIRECTORY, {"q": "institute"})
+    assert page.context is not None, "drawn afresh for a signed-in person"
+
+
+def test_a_new_accreditor_is_offered_in_the_filter_at_once(client, organization):
+    client.force_login(organization.primary_contact)
+    assert 'value="AAFP"' not in client.get(DIRECTORY).content.decode()
+
+    OrganizationFactory(name="Family Medicine Institute", accreditor="AAFP")
+
+    assert 'value="AAFP"' in client.get(DIRECTORY).content.decode()
