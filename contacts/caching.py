@@ -27,7 +27,9 @@ which matters more than running it). A fresh page reads the version first, then
 its rows, so its rows are never older than the key it is stored under. The query
 of accreditors (contacts.public_views.directory_state) carries the version too,
 with the time the newest of those history rows was written (three more probes,
-of the history_date indexes): the open data's Last-Modified and ETag.
+of the history_date indexes): the open data's Last-Modified and ETag. A page not
+served whole from the cache takes the accreditors kept under the same version
+(contacts.public_views.directory_accreditors_under) instead of that query.
 """
 
 import functools
