@@ -4,8 +4,6 @@ from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -147,6 +145,8 @@ class UserAdmin(PersonMergeAdminMixin, StaffModelAdmin, DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     change_form_template = "admin/concurrent_change_form.html"
+    # The address can be taken meanwhile, or a field changed under a conflict.
+    service_refused_message = PERSON_NOT_SAVED
     fieldsets = (
         (None, {"fields": ("email", "merged", "email_bouncing_since", "password")}),
         ("Contact details", {"fields": ("first_name", "last_name", "credentials", "job_title", "phone")}),
@@ -193,15 +193,6 @@ class UserAdmin(PersonMergeAdminMixin, StaffModelAdmin, DjangoUserAdmin):
             person=obj, by=request.user, baseline=form.baseline(), since=form.opened_at(), **form.changes()
         )
         return None
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as error:
-            # The service refused what the form allowed a moment earlier (the address was taken
-            # meanwhile, or a field changed under a conflict): the save is rolled back; say so.
-            self.message_user(request, PERSON_NOT_SAVED.format(error=" ".join(error.messages)), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
     def get_search_results(self, request, queryset, search_term):
         # An address is searched by its canonical form, the one stored: "Jane@Example.ORG" finds jane@example.org.

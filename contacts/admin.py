@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Value, When
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -300,6 +300,9 @@ def _with_fallback(person, is_fallback, missing: Role) -> str:
 class OrganizationAdmin(OrganizationImportMixin, StaffModelAdmin):
     """Organizations with their rosters. Reviewers view; editors change; the roster saves through the services."""
 
+    # The roster changed since the page was loaded.
+    service_refused_message = ROSTER_NOT_SAVED
+
     # Short headers: the columns are many, and a header never wraps.
     list_display = [
         "name",
@@ -493,15 +496,6 @@ class OrganizationAdmin(OrganizationImportMixin, StaffModelAdmin):
             if f.has_changed() and not f.cleaned_data.get("DELETE")
         ]
         formset.new_objects = applied.added
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as error:
-            # The services refused what the form allowed: the roster changed since the page
-            # was loaded. The change form's transaction is rolled back; say so instead of a 500.
-            self.message_user(request, ROSTER_NOT_SAVED.format(error=" ".join(error.messages)), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
     # The Reporting-year page: the yearly cycle as counts, charts and a CSV
 

@@ -1,12 +1,13 @@
 """Admin helpers shared by every app's admin: the staff base class and guards against bad ids and filters."""
 
 from django import forms
+from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
 
@@ -62,6 +63,22 @@ class StaffModelAdmin(SimpleHistoryAdmin):
     staff what was queued (a worker sends them). Each write opens its own
     transaction (the services, Django's own list edits and deletions).
     """
+
+    # Set by an admin whose change form saves through the services: what staff read when a
+    # service refuses what the form allowed a moment earlier ("{error}": the service's words).
+    # The change form's transaction is rolled back and the page reloads with the message,
+    # instead of a 500.
+    service_refused_message = ""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            if not self.service_refused_message:
+                raise
+            message = self.service_refused_message.format(error=" ".join(error.messages))
+            self.message_user(request, message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     @transaction.non_atomic_requests
     def changelist_view(self, request, extra_context=None):

@@ -7,7 +7,7 @@ from django.contrib.messages import get_messages
 from django.core import mail
 from django.urls import reverse
 
-from accounts.admin import INVITATIONS_QUEUED, NOT_INVITED, PERMISSION_FIELDS
+from accounts.admin import INVITATIONS_QUEUED, NOT_INVITED, PERMISSION_FIELDS, PERSON_NOT_SAVED
 from accounts.tests.factories import PASSWORD, InvitedUserFactory, UserFactory
 from contacts import services
 from contacts.models import EmailLog, Role
@@ -194,6 +194,26 @@ def test_editor_changes_a_contacts_details_but_not_their_permissions(client, jan
     assert client.post(change_url(jane), data).status_code == 302
     jane.refresh_from_db()
     assert (jane.first_name, jane.is_staff, jane.is_superuser) == ("Janet", False, False)
+
+
+def test_an_address_taken_while_the_editor_saves_is_said_on_the_page_and_nothing_is_saved(client, jane, monkeypatch):
+    save = services.person_staff_update
+
+    def someone_takes_the_address_first(**kwargs):
+        UserFactory(email="janet@sutter.example")
+        return save(**kwargs)
+
+    monkeypatch.setattr(services, "person_staff_update", someone_takes_the_address_first)
+    client.force_login(cme_staff(EDITORS))
+    data = {"email": "janet@sutter.example", "first_name": "Janet", "last_name": "Doe"}
+
+    response = client.post(change_url(jane), data)
+
+    assert response.status_code == 302
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert message.startswith(PERSON_NOT_SAVED.split("{error}")[0])
+    jane.refresh_from_db()
+    assert (jane.email, jane.first_name) == ("jane.doe@sutter.example", "Jane")
 
 
 def test_editor_cannot_change_another_staff_account_or_its_password(client):
