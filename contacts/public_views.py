@@ -113,7 +113,12 @@ def directory_version() -> str:
     """
     with connection.cursor() as cursor:
         cursor.execute(_version_sql())
-        return ".".join(str(part) for part in cursor.fetchone())
+        return _version_text(cursor.fetchone())
+
+
+def _version_text(newest_ids) -> str:
+    """The version as keys and ETags carry it: the three newest history ids, dotted."""
+    return ".".join(str(part) for part in newest_ids)
 
 
 def directory_state() -> DirectoryState:
@@ -132,7 +137,7 @@ def directory_state() -> DirectoryState:
     changed_at, *version = rows[0][1:]
     return DirectoryState(
         accreditors=[name for name, *_ in rows if name is not None],
-        version=".".join(str(part) for part in version),
+        version=_version_text(version),
         changed_at=_as_datetime(changed_at),
     )
 
