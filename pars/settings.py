@@ -111,7 +111,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that threads in tests see one database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "db" / "test.sqlite3")}
 else:
+    # Django's PostgreSQL backend with a cheaper health check (pars/postgresql/base.py says what it trades).
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "pars.postgresql"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+    # A connection that served a request less than this long ago is trusted without SELECT 1 (0: check every time).
+    DATABASES["default"]["CONN_HEALTH_CHECK_IDLE_SECONDS"] = env.int("CONN_HEALTH_CHECK_IDLE_SECONDS", default=10)
 # Persistent connections, SQLite's too: opening one costs more than most pages' queries (on SQLite,
 # Django registers its SQL functions and the WAL pragma runs on every connection it opens).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
