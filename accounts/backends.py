@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
+from accounts.sessions import NOT_LOADED, loaded_person
 from contacts.models import ACCESS_ROLES, ContactRole
 from pars.addresses import email_lookup_key
 
@@ -21,21 +22,19 @@ def _holds_an_access_role() -> tuple[str, list[str]]:
 
 
 @functools.cache
-def _person_and_access_sql() -> tuple[str, list[str]]:
-    """The signed-in person's row and whether they hold an access role, as one query with its parameters.
+def person_and_access_columns() -> tuple[str, list[str]]:
+    """The columns of the signed-in person's row and whether they hold an access role, with their parameters.
 
-    Written out, not built with the ORM: this runs on every signed-in request,
-    and building and compiling the query cost more than running it (measured on
-    PostgreSQL: 0.71 ms per lookup through annotate().filter().first(),
-    0.33 ms with this; on SQLite 0.45 against 0.10). raw() still applies the
-    database's converters (dates, booleans) to the columns, by name.
+    Written out, not built with the ORM: this runs on every signed-in request
+    (accounts.sessions reads it along with the session), and building and
+    compiling the query cost more than running it (measured on PostgreSQL:
+    0.71 ms per lookup through annotate().filter().first(), 0.33 ms written
+    out; on SQLite 0.45 against 0.10). raw() still applies the database's
+    converters (dates, booleans) to the columns, by name.
     """
     people = get_user_model()._meta.db_table
     holds_role, params = _holds_an_access_role()
-    return (
-        f'SELECT "{people}".*, {holds_role} AS "may_sign_in" FROM "{people}" WHERE "{people}"."id" = %s',
-        params,
-    )
+    return f'"{people}".*, {holds_role} AS "may_sign_in"', params
 
 
 class EmailBackend(ModelBackend):
@@ -49,7 +48,8 @@ class EmailBackend(ModelBackend):
 
     The same rule holds on every later request, so a person removed from their
     last such role is signed out at once: get_user loads the signed-in person
-    and answers the role question in one query, not two.
+    and answers the role question in one query, not two, or takes both as the
+    session's own query read them (accounts.sessions).
     """
 
     def user_can_authenticate(self, user):
@@ -68,8 +68,11 @@ class EmailBackend(ModelBackend):
             pk = model._meta.pk.to_python(user_id)
         except ValidationError:
             return None
-        sql, params = _person_and_access_sql()
-        user = next(iter(model._default_manager.raw(sql, [*params, pk])), None)
+        user = loaded_person(pk)
+        if user is NOT_LOADED:
+            columns, params = person_and_access_columns()
+            sql = f'SELECT {columns} FROM "{model._meta.db_table}" WHERE "{model._meta.db_table}"."id" = %s'
+            user = next(iter(model._default_manager.raw(sql, [*params, pk])), None)
         return user if user is not None and self.user_can_authenticate(user) else None
 
 

@@ -5,9 +5,14 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
+from django.contrib.auth.middleware import get_user as django_get_user
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
+
+from accounts.sessions import person_from
 
 SESSION_EXPIRED = "You were signed out: your session was idle too long or reached its time limit. Sign in again."
 
@@ -18,6 +23,23 @@ LAST_SEEN_AT = "accounts_last_seen_at"
 TWO_FACTOR_ENROLLED = "accounts_two_factor_enrolled"
 # The last-seen time is written at most this often, not on every request.
 LAST_SEEN_GRANULARITY = 60
+
+
+def get_user(request):
+    """Django's (auth.get_user, once per request), allowed to take the person the session loaded with itself."""
+    with person_from(request.session):
+        return django_get_user(request)
+
+
+class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
+    """Django's, with request.user read through get_user above: one query for session and person, not two.
+
+    Everything else, the session's auth-hash check included, is Django's auth.get_user.
+    """
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: get_user(request))
 
 
 def session_limits(person) -> tuple[int, int]:

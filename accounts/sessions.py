@@ -1,30 +1,90 @@
-"""The site's session engine: Django's database sessions, loaded with one written-out query.
+"""The site's session engine: Django's database sessions, loaded together with the signed-in person.
 
-Every signed-in request loads its session first. Django's engine builds, compiles
-and runs `Session.objects.get(session_key=..., expire_date__gt=now)` to read one
-column; this one sends the same SQL, written once. Everything else (saving,
-rotating the key, expiry, clearsessions) is Django's, on the same table.
+Every signed-in request loads its session, then its person: two queries, each a
+round trip. Here the session row (accounts.models.Session) names its person,
+so `load()` reads both in one written-out query: the session's data, and the
+person's row with "holds an access role" exactly as accounts.backends asks it.
+AuthenticationMiddleware (accounts.middleware) lets EmailBackend.get_user take
+that person instead of querying again, only when it is the person the
+session's own data names. Everything else (saving, rotating the key, expiry,
+clearsessions) is Django's.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.sessions.backends import db
+from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.utils import timezone
 
+# The session whose person get_user may take: set only while auth.get_user runs for a request.
+_session_of_request = ContextVar("session_of_request", default=None)
+NOT_LOADED = object()
+
 
 class SessionStore(db.SessionStore):
+    # (the session row's person id, that person or None), once load() has run.
+    person_loaded = None
+
+    @classmethod
+    def get_model_class(cls):
+        from accounts.models import Session
+
+        return Session
+
+    def create_model_instance(self, data):
+        instance = super().create_model_instance(data)
+        instance.person_id = _person_id(data)
+        return instance
+
     def load(self):
         """The session's data, or {} (and no key, so a new one is made) when it is missing or expired."""
         if self.session_key is None:
             return {}
+        from accounts.backends import person_and_access_columns
+
         connection = connections[router.db_for_read(self.model)]
-        table = connection.ops.quote_name(self.model._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f'SELECT "session_data" FROM {table} WHERE "session_key" = %s AND "expire_date" > %s',
-                [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())],
-            )
-            row = cursor.fetchone()
+        columns, params = person_and_access_columns()
+        sessions = connection.ops.quote_name(self.model._meta.db_table)
+        people = connection.ops.quote_name(get_user_model()._meta.db_table)
+        sql = (
+            f'SELECT {columns}, {sessions}."session_data" AS "session_data_",'
+            f' {sessions}."person_id" AS "session_person_id_"'
+            f' FROM {sessions} LEFT JOIN {people} ON {people}."id" = {sessions}."person_id"'
+            f' WHERE {sessions}."session_key" = %s AND {sessions}."expire_date" > %s'
+        )
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        rows = get_user_model()._default_manager.db_manager(connection.alias).raw(sql, [*params, self.session_key, now])
+        row = next(iter(rows), None)
         if row is None:
             self._session_key = None
             return {}
-        return self.decode(row[0])
+        self.person_loaded = (row.session_person_id_, row if row.pk is not None else None)
+        return self.decode(row.session_data_)
+
+
+def _person_id(data) -> int | None:
+    try:
+        return get_user_model()._meta.pk.to_python(data.get(SESSION_KEY))
+    except ValidationError:  # not an id: names nobody
+        return None
+
+
+@contextmanager
+def person_from(session):
+    """While this runs, loaded_person() answers from this session (accounts.middleware's get_user)."""
+    token = _session_of_request.set(session)
+    try:
+        yield
+    finally:
+        _session_of_request.reset(token)
+
+
+def loaded_person(pk):
+    """The person with this pk as the current request's session loaded it, or NOT_LOADED."""
+    loaded = getattr(_session_of_request.get(), "person_loaded", None)
+    if loaded is None or loaded[0] is None or loaded[0] != pk:
+        return NOT_LOADED
+    return loaded[1]

@@ -1,14 +1,18 @@
 """Sessions end: after idle and absolute limits (shorter for CME staff), on a password change, and on request."""
 
+import importlib
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
 from django.conf import settings
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.middleware import SESSION_EXPIRED
+from accounts.models import Session
 from accounts.security_views import OTHER_SESSIONS_ENDED
 from accounts.sessions import SessionStore
 from accounts.tests.client import Client
@@ -152,3 +156,65 @@ def test_an_expired_or_unknown_session_reads_empty_and_gets_a_new_key_on_save(cl
         loaded["again"] = True
         loaded.save()
         assert loaded.session_key != key
+
+
+# The session row names its person, so one query reads both (accounts.sessions, accounts.middleware).
+
+
+def session_row(client):
+    return Session.objects.get(session_key=client.cookies[settings.SESSION_COOKIE_NAME].value)
+
+
+def test_signing_in_writes_the_person_on_the_session_row(client, provider):
+    client.force_login(provider)
+    assert session_row(client).person == provider
+
+
+def test_a_session_saved_before_the_column_existed_still_signs_its_person_in_and_gets_the_column(
+    client, provider, django_assert_num_queries, clock
+):
+    client.force_login(provider)
+    Session.objects.filter(person=provider).update(person=None)
+    with django_assert_num_queries(2):  # the session, then the person the slow way
+        assert client.get(reverse("accounts:password_change")).status_code == 200
+    clock.shift(timedelta(minutes=2))  # the session is saved again once its last-seen time is due
+    assert signed_in(client)
+    assert session_row(client).person == provider
+
+
+def test_a_session_row_naming_someone_else_than_its_data_is_not_trusted(client, provider):
+    client.force_login(provider)
+    someone_else = provider_user(email="someone.else@example.org")
+    Session.objects.filter(person=provider).update(person=someone_else)
+    page = client.get(PROFILE)
+    assert page.status_code == 200
+    assert page.wsgi_request.user == provider
+
+
+def test_a_removed_person_is_signed_out_even_with_their_row_on_the_session(client, provider):
+    client.force_login(provider)
+    provider.contact_roles.all().delete()
+    assert not signed_in(client)
+
+
+def test_deleting_a_person_deletes_their_sessions(client, provider):
+    client.force_login(provider)
+    provider.contact_roles.all().delete()  # a person with roles cannot be deleted
+    provider.delete()
+    assert not Session.objects.exists()
+    assert not signed_in(client)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_carries_open_sessions_over_without_a_person(clock):
+    from django.apps import apps
+    from django.contrib.sessions.models import Session as DjangoSession
+
+    carry_over = importlib.import_module("accounts.migrations.0009_session_with_person").sessions_carried_over
+    now = timezone.now()
+    DjangoSession.objects.create(session_key="a" * 32, session_data="open", expire_date=now + timedelta(hours=1))
+    DjangoSession.objects.create(session_key="b" * 32, session_data="expired", expire_date=now - timedelta(hours=1))
+
+    carry_over(apps, SimpleNamespace(connection=connection))
+
+    assert list(Session.objects.values_list("session_key", "session_data", "person")) == [("a" * 32, "open", None)]

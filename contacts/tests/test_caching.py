@@ -233,9 +233,9 @@ def test_a_directory_page_drawn_afresh_reuses_the_accreditors_read_under_the_sam
     client.get(DIRECTORY, {"q": "heart"})
     client.force_login(organization.primary_contact)
 
-    # The session and the person; the version; the count, the page and its published contacts.
+    # The session with the person; the version; the count, the page and its published contacts.
     # No query for the accreditors.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         page = client.get(DIRECTORY, {"q": "institute"})
     assert page.context is not None, "drawn afresh for a signed-in person"
 

@@ -65,6 +65,6 @@ def test_a_signed_in_request_loads_the_person_and_their_right_to_sign_in_in_one_
     person = UserFactory()
     services.role_assign(organization=OrganizationFactory(), person=person, role=Role.STAFF, by=None)
     client.force_login(person)
-    # The session, then the person with the answer to "may they still sign in?"; the page itself reads nothing.
-    with django_assert_num_queries(2):
+    # The session, with the person and the answer to "may they still sign in?"; the page itself reads nothing.
+    with django_assert_num_queries(1):
         assert client.get(reverse("accounts:password_change")).status_code == 200
