@@ -1,14 +1,18 @@
 """Admin helpers shared by every app's admin: the staff base class and guards against bad ids and filters."""
 
+from contextvars import ContextVar
+
 from django import forms
-from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
+
+# While a change form is drawn again after a service refused its save: the refusal, for get_form.
+_service_refusal = ContextVar("service_refusal", default=None)
 
 
 def is_database_id(value) -> bool:
@@ -66,19 +70,36 @@ class StaffModelAdmin(SimpleHistoryAdmin):
 
     # Set by an admin whose change form saves through the services: what staff read when a
     # service refuses what the form allowed a moment earlier ("{error}": the service's words).
-    # The change form's transaction is rolled back and the page reloads with the message,
-    # instead of a 500.
+    # The change form's transaction is rolled back and the form is drawn again from what was
+    # sent, with this as its error, instead of a 500: nothing the editor typed is lost.
     service_refused_message = ""
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ValidationError as error:
-            if not self.service_refused_message:
+            if not self.service_refused_message or request.method != "POST":
                 raise
-            message = self.service_refused_message.format(error=" ".join(error.messages))
-            self.message_user(request, message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+            token = _service_refusal.set(self.service_refused_message.format(error=" ".join(error.messages)))
+            try:
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            finally:
+                _service_refusal.reset(token)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        refusal = _service_refusal.get()
+        if refusal is None:
+            return form
+
+        class RefusedForm(form):
+            """The form as sent, refused: its error is the service's, so the admin saves nothing and draws it."""
+
+            def clean(self):
+                super().clean()
+                raise ValidationError(refusal)
+
+        return RefusedForm
 
     @transaction.non_atomic_requests
     def changelist_view(self, request, extra_context=None):
