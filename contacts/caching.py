@@ -39,13 +39,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.core.cache import cache
-from django.template.backends.utils import csrf_input
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from contacts.models import ContactRole, Organization
+from pars.fragments import CSRF_SLOT, csrf_filled
 
 HistoricalContactRole = ContactRole.history.model
 HistoricalOrganization = Organization.history.model
@@ -98,11 +98,6 @@ def directory_page_key(request, version: str) -> str:
     """The cache key of the shared directory page for this request's query string, under this version."""
     query = hashlib.sha256(request.META.get("QUERY_STRING", "").encode()).hexdigest()
     return f"directory:{version}:{query}"
-
-
-# Where the roster fragment takes the request's CSRF field: an HTML comment, which nothing a
-# person types can produce (the template escapes every "<" of the data it shows).
-ROSTER_CSRF_SLOT = "<!-- csrf -->"
 
 
 def _fields(instance) -> tuple:
@@ -174,9 +169,9 @@ def roster_fragment(request, organization, rows, invitations) -> str:
                 "invitations": invitations,
                 "viewer_pk": request.user.pk,
                 "SUPPORT_EMAIL": settings.SUPPORT_EMAIL,
-                "csrf_input": mark_safe(ROSTER_CSRF_SLOT),
+                "csrf_input": mark_safe(CSRF_SLOT),
             },
         )
         if settings.ROSTER_CACHE_SECONDS > 0:
             cache.set(key, html, settings.ROSTER_CACHE_SECONDS)
-    return mark_safe(html.replace(ROSTER_CSRF_SLOT, csrf_input(request)))
+    return csrf_filled(request, html)
