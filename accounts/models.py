@@ -191,6 +191,10 @@ class Session(AbstractBaseSession):
         db_table = "accounts_session"
         default_permissions = ()  # nobody manages sessions in the admin, so no group may be given them
 
+    def __str__(self):
+        # Never the key: whoever holds it is signed in (the admin lists these when a person is deleted).
+        return f"a session of {self.person}" if self.person_id else "a session"
+
     @classmethod
     def get_session_store_class(cls):
         from accounts.sessions import SessionStore

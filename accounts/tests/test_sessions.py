@@ -218,3 +218,19 @@ def test_the_migration_carries_open_sessions_over_without_a_person(clock):
     carry_over(apps, SimpleNamespace(connection=connection))
 
     assert list(Session.objects.values_list("session_key", "session_data", "person")) == [("a" * 32, "open", None)]
+
+
+def test_deleting_a_person_in_the_admin_lists_their_sessions_without_their_keys(client, provider):
+    from accounts.tests.client import Client as VerifyingClient
+    from contacts.tests.test_admin_groups import SUPERUSER, cme_staff
+
+    provider.contact_roles.all().delete()
+    browser = VerifyingClient()
+    browser.force_login(provider)
+    key = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    client.force_login(cme_staff(SUPERUSER))
+
+    page = client.get(reverse("admin:accounts_user_delete", args=[provider.pk])).content.decode()
+
+    assert f"a session of {provider}" in page
+    assert key not in page
