@@ -234,3 +234,18 @@ def test_deleting_a_person_in_the_admin_lists_their_sessions_without_their_keys(
 
     assert f"a session of {provider}" in page
     assert key not in page
+
+
+def test_clearsessions_deletes_the_expired_sessions_and_keeps_the_open_ones(clock):
+    from django.core.management import call_command
+
+    expired, still_open = SessionStore(), SessionStore()
+    expired.set_expiry(60)
+    still_open.set_expiry(3600)
+    expired.save()
+    still_open.save()
+    clock.shift(timedelta(seconds=61))
+
+    call_command("clearsessions")
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == [still_open.session_key]
