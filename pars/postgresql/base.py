@@ -42,7 +42,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return usable
 
     def close_if_health_check_failed(self):
-        if self.connection is not None and not self.health_check_done and self.trusted_without_a_check():
+        checking = self.health_check_enabled and not self.health_check_done and not self.pool
+        if checking and self.connection is not None and self.trusted_without_a_check():
             self.health_check_done = True
             return
         super().close_if_health_check_failed()
