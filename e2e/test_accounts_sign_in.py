@@ -27,6 +27,8 @@ def fill_sign_in(page, email, password):
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    # The click returns once the answer's page is on its way; is_visible() does not wait for it to be drawn.
+    page.wait_for_load_state()
 
 
 def test_contact_signs_in_lands_on_the_dashboard_and_signs_out(page, assert_accessible, contact):
