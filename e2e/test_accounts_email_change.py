@@ -47,7 +47,7 @@ def test_person_changes_their_email_confirms_it_from_the_email_and_signs_in_with
     expect(
         page.get_by_role("status").filter(has_text="We emailed a link to jane.doe@new.example")
     ).to_be_visible()  # waits for the page the button led to
-    assert page.get_by_text("Waiting for confirmation of jane.doe@new.example").is_visible()
+    expect(page.get_by_text("Waiting for confirmation of jane.doe@new.example")).to_be_visible()
     assert page.get_by_label("Email address").input_value() == "jane.doe@old.example"
     look(page, assert_accessible, "profile-waiting", shots=SHOTS)
 
@@ -63,7 +63,7 @@ def test_person_changes_their_email_confirms_it_from_the_email_and_signs_in_with
     page.get_by_role("button", name="Confirm my new email address").click()
 
     page.wait_for_url(re.compile(r"/accounts/sign-in/"))
-    assert page.get_by_text(EMAIL_CONFIRMED.format(email="jane.doe@new.example")).is_visible()
+    expect(page.get_by_text(EMAIL_CONFIRMED.format(email="jane.doe@new.example"))).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Email address").fill("jane.doe@new.example")
     page.get_by_label("Password").fill(PASSWORD)

@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.views import INVITATION_ACCEPTED
 from contacts import services
@@ -35,7 +36,7 @@ def invitation_url(page):
 def test_invited_contact_sets_a_password_from_the_email_and_is_signed_in(page, assert_accessible, invitation_url):
     page.goto(invitation_url)
     assert page.get_by_role("heading", level=1).inner_text() == "Welcome — set your password"
-    assert page.get_by_text("Maria Lopez, your account is ready.").is_visible()
+    expect(page.get_by_text("Maria Lopez, your account is ready.")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_label(NEW_PASSWORD_LABEL).fill(NEW_PASSWORD)
@@ -45,8 +46,8 @@ def test_invited_contact_sets_a_password_from_the_email_and_is_signed_in(page, a
     # Her only organization: the dashboard takes her straight to its Profile tab.
     page.wait_for_url(re.compile(r"/organizations/\d+/$"))
     assert page.get_by_role("heading", level=1).inner_text() == "Bay Area CME Council"
-    assert page.get_by_text(INVITATION_ACCEPTED).is_visible()
-    assert page.get_by_role("button", name="Sign out").is_visible()
+    expect(page.get_by_text(INVITATION_ACCEPTED)).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     assert_accessible(page)
 
     page.goto(reverse("accounts:profile"))
@@ -63,7 +64,7 @@ def test_used_invitation_link_explains_itself_and_offers_a_new_link(page, assert
 
     page.goto(invitation_url)
     assert page.get_by_role("heading", level=1).inner_text() == "This link has been used or has expired"
-    assert page.get_by_label(NEW_PASSWORD_LABEL).count() == 0
+    expect(page.get_by_label(NEW_PASSWORD_LABEL)).to_have_count(0)
     assert_accessible(page)
     page.get_by_role("link", name="Email me a new link").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Reset your password"
@@ -74,7 +75,9 @@ def test_mismatched_passwords_are_refused_on_the_invitation_page(page, assert_ac
     page.get_by_label(NEW_PASSWORD_LABEL).fill(NEW_PASSWORD)
     page.get_by_label("New password confirmation").fill(NEW_PASSWORD + "!")
     page.get_by_role("button", name="Set my password and sign in").click()
-    assert page.locator("#div_id_new_password2").get_by_text("The two password fields didn\u2019t match.").is_visible()
+    expect(
+        page.locator("#div_id_new_password2").get_by_text("The two password fields didn\u2019t match.")
+    ).to_be_visible()
     assert (
         page.locator("[data-error-summary]")
         .get_by_role("link", name="The two password fields didn\u2019t match.")

@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.tests.factories import UserFactory
 from contacts import services
@@ -49,7 +50,7 @@ def test_person_resets_their_password_from_the_email_link_and_signs_in(page, ass
     page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/organizations/"))
-    assert page.get_by_role("button", name="Sign out").is_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
     page.goto(link)
     assert page.get_by_role("heading", level=1).inner_text() == "This link has been used or has expired"

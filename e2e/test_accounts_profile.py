@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.forms import CURRENT_PASSWORD_NEEDED, CURRENT_PASSWORD_WRONG
 from accounts.tests.factories import PASSWORD, UserFactory
@@ -38,7 +39,7 @@ def test_person_edits_their_phone_and_sees_it_saved(page, assert_accessible, con
     page.get_by_label("Phone").fill("(916) 555-0199")
     page.get_by_role("button", name="Save my profile").click()
 
-    assert page.get_by_role("status").filter(has_text=PROFILE_SAVED).is_visible()
+    expect(page.get_by_role("status").filter(has_text=PROFILE_SAVED)).to_be_visible()
     assert page.get_by_label("Phone").input_value() == "(916) 555-0199"
     assert_accessible(page)
     contact.refresh_from_db()
@@ -52,7 +53,7 @@ def test_new_email_without_the_current_password_is_refused_and_the_typing_kept(p
     page.get_by_label("Email address").fill("janet@newplace.org")
     page.get_by_role("button", name="Save my profile").click()
 
-    assert page.locator("#div_id_current_password").get_by_text(CURRENT_PASSWORD_NEEDED).is_visible()
+    expect(page.locator("#div_id_current_password").get_by_text(CURRENT_PASSWORD_NEEDED)).to_be_visible()
     assert page.get_by_label("First name").input_value() == "Janet"
     assert page.get_by_label("Email address").input_value() == "janet@newplace.org"
     assert_accessible(page)
@@ -60,7 +61,7 @@ def test_new_email_without_the_current_password_is_refused_and_the_typing_kept(p
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_role("button", name="Save my profile").click()
     # Since issue 17 the new address waits for its link to be opened (e2e/test_accounts_email_change.py).
-    assert page.get_by_role("status").filter(has_text="We emailed a link to janet@newplace.org").is_visible()
+    expect(page.get_by_role("status").filter(has_text="We emailed a link to janet@newplace.org")).to_be_visible()
     contact.refresh_from_db()
     assert (contact.first_name, contact.email) == ("Janet", "jane.doe@example.org")
 
@@ -70,7 +71,7 @@ def test_profile_page_fits_a_phone_screen(page, assert_accessible, contact):
     sign_in(page, contact)
     page.goto(reverse("accounts:profile"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    assert page.get_by_role("button", name="Save my profile").is_visible()
+    expect(page.get_by_role("button", name="Save my profile")).to_be_visible()
     assert_accessible(page)
 
 
@@ -85,7 +86,7 @@ def test_person_changes_their_password_from_the_profile_page(page, assert_access
     page.get_by_label(re.compile(r"New password(?! confirmation)")).fill("a-brand-new-passphrase-42")
     page.get_by_label("New password confirmation").fill("a-brand-new-passphrase-42")
     page.get_by_role("button", name="Change my password").click()
-    assert page.locator("#div_id_old_password").get_by_text(CURRENT_PASSWORD_WRONG).is_visible()
+    expect(page.locator("#div_id_old_password").get_by_text(CURRENT_PASSWORD_WRONG)).to_be_visible()
     assert_accessible(page)
 
     page.get_by_label("Current password").fill(PASSWORD)
@@ -93,5 +94,5 @@ def test_person_changes_their_password_from_the_profile_page(page, assert_access
     page.get_by_label("New password confirmation").fill("a-brand-new-passphrase-42")
     page.get_by_role("button", name="Change my password").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Password changed"
-    assert page.get_by_role("status").filter(has_text=PASSWORD_CHANGED).is_visible()
+    expect(page.get_by_role("status").filter(has_text=PASSWORD_CHANGED)).to_be_visible()
     assert_accessible(page)

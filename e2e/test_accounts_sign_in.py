@@ -3,6 +3,7 @@ import re
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.forms import INVALID_LOGIN
 from accounts.tests.factories import PASSWORD, UserFactory
@@ -42,8 +43,8 @@ def test_contact_signs_in_lands_on_the_dashboard_and_signs_out(page, assert_acce
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(re.escape(reverse("accounts:login")) + "$"))
-    assert page.get_by_role("status").filter(has_text=SIGNED_OUT).is_visible()
-    assert page.get_by_role("link", name="Edit My Profile").count() == 0
+    expect(page.get_by_role("status").filter(has_text=SIGNED_OUT)).to_be_visible()
+    expect(page.get_by_role("link", name="Edit My Profile")).to_have_count(0)
     assert_accessible(page)
 
 
@@ -62,7 +63,7 @@ def test_sign_in_by_keyboard_goes_on_to_the_page_that_asked_for_it(page, contact
 def test_wrong_password_keeps_the_email_and_says_so(page, assert_accessible, contact):
     page.goto(reverse("accounts:login"))
     fill_sign_in(page, contact.email, "not-my-password")
-    assert page.get_by_text(INVALID_LOGIN).is_visible()
+    expect(page.get_by_text(INVALID_LOGIN)).to_be_visible()
     assert page.get_by_label("Email address").input_value() == contact.email
     assert page.get_by_label("Password").input_value() == ""
     assert_accessible(page)
@@ -72,11 +73,11 @@ def test_repeated_wrong_passwords_pause_sign_in_with_a_clear_page(page, assert_a
     page.goto(reverse("accounts:login"))
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         fill_sign_in(page, contact.email, "guess")
-        assert page.get_by_text(INVALID_LOGIN).is_visible()
+        expect(page.get_by_text(INVALID_LOGIN)).to_be_visible()
     fill_sign_in(page, contact.email, "guess")
     assert page.get_by_role("heading", level=1).inner_text() == "Sign-in paused"
-    assert page.get_by_role("link", name="reset your password").is_visible()
-    assert page.get_by_role("main").get_by_role("link", name=settings.SUPPORT_EMAIL).is_visible()
+    expect(page.get_by_role("link", name="reset your password")).to_be_visible()
+    expect(page.get_by_role("main").get_by_role("link", name=settings.SUPPORT_EMAIL)).to_be_visible()
     assert_accessible(page)
 
     page.goto(reverse("accounts:login"))
@@ -88,5 +89,5 @@ def test_sign_in_page_fits_a_phone_screen(page, assert_accessible):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(reverse("accounts:login"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    assert page.get_by_role("button", name="Sign in").is_visible()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert_accessible(page)

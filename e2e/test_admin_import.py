@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.tests.factories import UserFactory
 from contacts import services
@@ -78,7 +79,7 @@ def test_editor_uploads_reads_the_preview_confirms_and_sees_the_organizations(pa
         "row 9: Billing Contact already held by Robert Kim: this file would replace them",
         "row 10: 'jane@' is not an email address",
     ]
-    assert page.get_by_role("button", name=re.compile("^Import")).count() == 0
+    expect(page.get_by_role("button", name=re.compile("^Import"))).to_have_count(0)
     check_at_both_widths(page, assert_accessible, "import-preview-refused")
     shoot(page, "preview-refused")
 

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
 
 from accounts.merge_admin import MOVE_BOTH, REMOVE_IT
 from accounts.merging import MERGE_STAFF
@@ -26,7 +27,7 @@ def check_and_shoot(page, assert_accessible, name):
     os.makedirs(SHOTS, exist_ok=True)
     for suffix, viewport in (("", DESKTOP), ("-phone", PHONE)):
         page.set_viewport_size(viewport)
-        assert page.locator("h1").count() == 1
+        expect(page.locator("h1")).to_have_count(1)
         assert_accessible(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], name
         page.screenshot(path=f"{SHOTS}/{name}{suffix}.png", full_page=True)
@@ -60,7 +61,7 @@ def test_editor_previews_and_confirms_a_merge(page, assert_accessible):
     page.get_by_role("button", name="Preview the merge").click()
 
     roles = page.locator("table.merge-roles tbody tr")
-    assert roles.count() == 4
+    expect(roles).to_have_count(4)
     assert page.locator("tr.merge-primary_moves").inner_text().startswith("Kern Medical Education (CA00123)")
     assert "becomes the Primary Contact" in page.locator("tr.merge-primary_moves").inner_text()
     assert "Staff here already" in page.locator("tr.merge-duplicate_removed").inner_text()
@@ -86,7 +87,7 @@ def test_editor_previews_and_confirms_a_merge(page, assert_accessible):
 
     # The old address is an alias: the people search finds the person kept.
     page.goto("/admin/accounts/user/?q=jdoe%40kern.example")
-    assert page.locator("#result_list").get_by_role("link", name="jane.doe@sutter.example").is_visible()
+    expect(page.locator("#result_list").get_by_role("link", name="jane.doe@sutter.example")).to_be_visible()
     assert_accessible(page)
 
 
@@ -100,5 +101,5 @@ def test_editor_is_told_why_two_people_cannot_be_merged(page, assert_accessible)
     page.goto(f"/admin/accounts/user/merge/?keep={contact.email}&merge={colleague.email}")
 
     assert MERGE_STAFF.format(person=colleague) in page.get_by_role("alert").inner_text()
-    assert page.get_by_role("button", name=re.compile("^Merge ")).count() == 0
+    expect(page.get_by_role("button", name=re.compile("^Merge "))).to_have_count(0)
     check_and_shoot(page, assert_accessible, "merge-refused")

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.tests.factories import PASSWORD, InvitedUserFactory, totp_code
 from contacts import services
@@ -38,7 +39,7 @@ def check_at_both_widths(page, assert_accessible, name):
     """The page as it is now: one <h1>, no axe violation and nothing wider than the screen, on desktop and phone."""
     for width, viewport in (("", DESKTOP), ("-phone", PHONE)):
         page.set_viewport_size(viewport)
-        assert page.locator("h1").count() == 1, name
+        expect(page.locator("h1"), name).to_have_count(1)
         assert_accessible(page)
         # Wide tables scroll inside their own box; the page itself never scrolls sideways.
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], name
@@ -53,7 +54,7 @@ def test_admin_login_page_and_its_error_pass_axe(page, assert_accessible):
     page.get_by_label("Email address").fill("nobody@example.org")
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Log in").click()
-    assert page.locator(".errornote").is_visible()
+    expect(page.locator(".errornote")).to_be_visible()
     check_at_both_widths(page, assert_accessible, "login-error")
 
 
@@ -90,7 +91,7 @@ def test_editor_adds_and_is_told_the_primary_contact_stays_without_axe_violation
 
     page.goto(reverse("admin:contacts_organization_add"))
     # The person search, empty, is named by its label (static/js/admin.js).
-    assert page.get_by_role("combobox", name="Primary contact").is_visible()
+    expect(page.get_by_role("combobox", name="Primary contact")).to_be_visible()
     check_at_both_widths(page, assert_accessible, "organization-add")
     page.goto(reverse("admin:accounts_user_add"))
     check_at_both_widths(page, assert_accessible, "user-add")
@@ -105,5 +106,5 @@ def test_editor_adds_and_is_told_the_primary_contact_stays_without_axe_violation
 
     # A new roster row's empty person search is named by its column.
     page.get_by_role("button", name="Add another contact").click()
-    assert page.locator("#roles-group").get_by_role("combobox", name="Person").count() == 2
+    expect(page.locator("#roles-group").get_by_role("combobox", name="Person")).to_have_count(2)
     check_at_both_widths(page, assert_accessible, "organization-row-added")

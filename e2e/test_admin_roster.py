@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts.tests.factories import UserFactory
 from contacts import services
@@ -32,7 +33,7 @@ def test_editor_gives_an_organization_without_billing_contact_its_billing_contac
     page.wait_for_url(re.compile(r"unfilled=billing"))
     listed = page.locator("#result_list tbody th a")
     assert listed.all_inner_texts() == ["Kern Medical Education"]
-    assert page.get_by_text("(primary — no billing contact)").is_visible()
+    expect(page.get_by_text("(primary — no billing contact)")).to_be_visible()
     page.screenshot(path=f"{SHOTS}/changelist-no-billing.png", full_page=True)
     assert_accessible(page)
 
@@ -52,7 +53,7 @@ def test_editor_gives_an_organization_without_billing_contact_its_billing_contac
     page.wait_for_url(re.compile(r"/admin/contacts/organization/\?.*unfilled%3Dbilling|unfilled=billing"))
     assert page.locator(".messagelist .success").inner_text().startswith("The organization “Kern Medical Education”")
     assert Organization.objects.get(pk=without.pk).invoice_recipient() == (billing, False)
-    assert page.locator("#changelist-form").get_by_role("link", name="Kern Medical Education").count() == 0
+    expect(page.locator("#changelist-form").get_by_role("link", name="Kern Medical Education")).to_have_count(0)
     assert page.locator("#changelist-form .paginator").inner_text().strip() == "0 organizations"
     page.screenshot(path=f"{SHOTS}/changelist-no-billing-after.png", full_page=True)
     assert_accessible(page)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.tests.factories import UserFactory
 from contacts import services
@@ -29,7 +30,7 @@ def test_profile_tab_warns_of_the_bouncing_billing_address(page, assert_accessib
     assert warning.inner_text().startswith("Email to Robert Kim bounces (since ")
     assert "correct the address" in warning.inner_text()
     needed = page.get_by_text("Needed", exact=True)
-    assert needed.count() == 1  # the CEO Contact, the other required role
+    expect(needed).to_have_count(1)  # the CEO Contact, the other required role
     SHOTS.mkdir(parents=True, exist_ok=True)
     for name, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
         page.set_viewport_size(viewport)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.tests.factories import UserFactory
 from contacts import services
@@ -59,8 +60,8 @@ def test_visitor_searches_pages_and_opens_a_provider_by_keyboard_and_mouse(page,
     page.keyboard.press("Enter")
 
     page.wait_for_url(re.compile(r"q=SAN\+JOSE\+learning"))
-    assert page.get_by_role("heading", name="25 providers found, page 1 of 2").is_visible()
-    assert page.get_by_role("link", name="Redding Surgical Society").count() == 0
+    expect(page.get_by_role("heading", name="25 providers found, page 1 of 2")).to_be_visible()
+    expect(page.get_by_role("link", name="Redding Surgical Society")).to_have_count(0)
     assert page.get_by_label("Name or city").input_value() == "SAN JOSE learning"
     assert_accessible(page)
 
@@ -68,7 +69,7 @@ def test_visitor_searches_pages_and_opens_a_provider_by_keyboard_and_mouse(page,
 
     page.wait_for_url(re.compile(r"page=2"))
     assert "q=SAN+JOSE+learning" in page.url
-    assert page.get_by_role("heading", name="25 providers found, page 2 of 2").is_visible()
+    expect(page.get_by_role("heading", name="25 providers found, page 2 of 2")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="Learning Centre 22").click()
@@ -92,12 +93,12 @@ def test_filters_are_usable_by_keyboard_alone(page, assert_accessible, directory
     for _ in range(4):  # Any, Provisional, Accreditation, Commendation, Probation
         page.keyboard.press("ArrowDown")
     page.keyboard.press("Tab")  # one accreditor in the directory: no accreditor filter between
-    assert page.get_by_label("Accreditor").count() == 0
+    expect(page.get_by_label("Accreditor")).to_have_count(0)
     assert page.get_by_role("button", name="Search").evaluate("element => element === document.activeElement")
     page.keyboard.press("Enter")
 
     page.wait_for_url(re.compile(r"status=probation"))
-    assert page.get_by_role("heading", name="No accredited provider matches your search.").is_visible()
+    expect(page.get_by_role("heading", name="No accredited provider matches your search.")).to_be_visible()
     assert page.get_by_label("Accreditation status").input_value() == "probation"
     assert_accessible(page)
 

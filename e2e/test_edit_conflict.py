@@ -8,6 +8,7 @@ and lets her keep theirs by keyboard, which saves her city and leaves Ann's phon
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
@@ -35,7 +36,7 @@ def test_a_field_both_changed_shows_theirs_beside_mine_and_keep_theirs_saves_the
     page.get_by_label("City").fill("Davis")
     page.get_by_role("button", name="Save details").click()
 
-    assert page.get_by_text(EDIT_CONFLICT).is_visible()
+    expect(page.get_by_text(EDIT_CONFLICT)).to_be_visible()
     table = page.get_by_role("table")
     assert "(916) 555-0222" in table.inner_text() and "(916) 555-0333" in table.inner_text()
     assert "Ann Able" in table.inner_text()
@@ -63,8 +64,8 @@ def test_a_contact_shared_with_another_organization_says_so_and_passes_axe(page,
 
     page.goto(reverse("contacts:person_edit", args=[mine.pk, grace.pk]))
 
-    assert page.get_by_text(services.PERSON_DETAILS_SHARED.format(person=grace)).is_visible()
-    assert page.get_by_role("button", name="Save details").count() == 0
+    expect(page.get_by_text(services.PERSON_DETAILS_SHARED.format(person=grace))).to_be_visible()
+    expect(page.get_by_role("button", name="Save details")).to_have_count(0)
     assert_accessible(page)
     page.set_viewport_size(PHONE)
     assert_fits(page)

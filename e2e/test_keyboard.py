@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.tests.factories import PASSWORD, UserFactory
 from contacts.models import Role
@@ -100,14 +101,16 @@ def test_keyboard_only_journey_from_sign_in_to_confirming_the_contacts(page, ass
     page.keyboard.press("Enter")
     page.wait_for_url(profile)
     notice = CONTACT_INVITED.format(email="nia@example.org", person="Nia New", role="Technical Contact")
-    assert page.get_by_role("status").filter(has_text=notice).is_visible()
+    expect(page.get_by_role("status").filter(has_text=notice)).to_be_visible()
     assert_accessible(page)
 
     tab_to(page, text_is("Confirm contacts are current"))
     with page.expect_navigation(url=profile):  # the same URL again, after the POST
         page.keyboard.press("Space")
-    assert page.get_by_role("status").filter(has_text=CONTACTS_CONFIRMED.format(organization="Sierra CME")).is_visible()
-    assert page.locator(".stale-banner").count() == 0
+    expect(
+        page.get_by_role("status").filter(has_text=CONTACTS_CONFIRMED.format(organization="Sierra CME"))
+    ).to_be_visible()
+    expect(page.locator(".stale-banner")).to_have_count(0)
     assert_accessible(page)
     sierra.refresh_from_db()
     assert sierra.contacts_confirmed_by == jane

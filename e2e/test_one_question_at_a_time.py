@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.tests.factories import UserFactory
 from contacts import services
@@ -34,7 +35,7 @@ def look(page, assert_accessible, name, shots=SHOTS):
     """axe at both widths, a screenshot of each (into shots), and nothing wider than a 320 px screen."""
     for suffix, viewport in (("", DESKTOP), ("-390", PHONE)):
         page.set_viewport_size(viewport)
-        assert page.locator("h1").count() == 1, name
+        expect(page.locator("h1"), name).to_have_count(1)
         assert_accessible(page)
         page.screenshot(path=f"{shots}/{name}{suffix}.png", full_page=True)
     page.set_viewport_size(NARROWEST)
@@ -83,7 +84,7 @@ def test_add_a_contact_through_check_your_answers(page, assert_accessible, organ
 
     page.wait_for_url(re.compile(re.escape(profile_path(organization)) + "$"))
     notice = CONTACT_INVITED.format(email="ana.ruiz@example.org", person="Ana Ruiz", role="Staff")
-    assert page.get_by_role("status").filter(has_text=notice).is_visible()
+    expect(page.get_by_role("status").filter(has_text=notice)).to_be_visible()
     look(page, assert_accessible, "add-3-done")
     assert [message.to for message in run_email_worker()] == [["ana.ruiz@example.org"]]
 
@@ -97,7 +98,7 @@ def test_an_invalid_form_shows_the_error_summary_with_focus_on_it(page, assert_a
     assert page.title().startswith("Error: Add a contact")
     summary = page.locator("[data-error-summary]")
     assert summary.evaluate("element => element === document.activeElement")
-    assert summary.get_by_role("link", name=PHONE_INVALID).is_visible()
+    expect(summary.get_by_role("link", name=PHONE_INVALID)).to_be_visible()
     look(page, assert_accessible, "errors")
     summary.get_by_role("link", name=PHONE_INVALID).click()
     assert page.evaluate("document.activeElement.id") == "id_phone"
@@ -112,7 +113,7 @@ def test_replace_with_someone_already_listed(page, assert_accessible, organizati
     assert not page.get_by_label("Choose the person").is_visible()  # nothing chosen: no fields yet
     assert not page.get_by_label("Email address").is_visible()
     page.get_by_label("Someone already listed").check()
-    assert page.get_by_label("Choose the person").is_visible()
+    expect(page.get_by_label("Choose the person")).to_be_visible()
     assert not page.get_by_label("Email address").is_visible()
     look(page, assert_accessible, "replace-listed")
     page.get_by_label("Choose the person").select_option(label="Sam Staff (sam@example.org)")
@@ -151,7 +152,7 @@ def test_admin_reminder_goes_through_its_confirmation_page(page, assert_accessib
     sign_in_to_admin(page, cme_staff(EDITORS))
     page.goto(reverse("admin:contacts_organization_changelist"))
     look(page, assert_accessible, "admin-organizations")
-    assert page.locator("select[name=action] option[value=delete_selected]").count() == 0
+    expect(page.locator("select[name=action] option[value=delete_selected]")).to_have_count(0)
     page.get_by_role("checkbox", name="Select all objects on this page").check()
     page.locator("select[name=action]").select_option("send_update_reminder_action")
     page.get_by_role("button", name="Go").click()

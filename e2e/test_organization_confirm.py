@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
@@ -32,16 +33,18 @@ def test_stale_organization_shows_the_banner_until_confirmed_and_history_records
     sign_in(page, "jane@example.org")
     page.wait_for_url(re.compile(re.escape(reverse("contacts:dashboard")) + "$"))
     banners = page.locator(".stale-banner")
-    assert banners.count() == 1
+    expect(banners).to_have_count(1)
     assert "Stale CME" in banners.inner_text() and "more than 365 days ago" in banners.inner_text()
     assert_accessible(page)
 
     page.get_by_role("link", name="Review contacts of Stale CME").click()
-    assert page.locator(".stale-banner").is_visible()
+    expect(page.locator(".stale-banner")).to_be_visible()
     page.get_by_role("button", name="Confirm contacts are current").click()
     page.wait_for_url(re.compile(re.escape(reverse("contacts:profile", args=[stale.pk])) + "$"))
-    assert page.get_by_role("status").filter(has_text=CONTACTS_CONFIRMED.format(organization="Stale CME")).is_visible()
-    assert page.locator(".stale-banner").count() == 0
+    expect(
+        page.get_by_role("status").filter(has_text=CONTACTS_CONFIRMED.format(organization="Stale CME"))
+    ).to_be_visible()
+    expect(page.locator(".stale-banner")).to_have_count(0)
     today = timezone.localdate().strftime("%B %-d, %Y")
     assert f"{today} by Jane Doe" in page.locator("dl.details").inner_text()
     assert_accessible(page)
@@ -53,7 +56,7 @@ def test_stale_organization_shows_the_banner_until_confirmed_and_history_records
     assert_accessible(page)
 
     page.goto(reverse("contacts:dashboard"))
-    assert page.locator(".stale-banner").count() == 0
+    expect(page.locator(".stale-banner")).to_have_count(0)
 
 
 def test_history_shows_who_changed_a_roster_persons_phone(page, assert_accessible):
@@ -68,7 +71,7 @@ def test_history_shows_who_changed_a_roster_persons_phone(page, assert_accessibl
     page.get_by_label("Phone").fill("(916) 555-0199")
     page.get_by_role("button", name="Save details").click()
     page.wait_for_url(re.compile(re.escape(reverse("contacts:profile", args=[organization.pk])) + "$"))
-    assert page.get_by_role("status").filter(has_text=PERSON_SAVED.format(person="Robert Kim")).is_visible()
+    expect(page.get_by_role("status").filter(has_text=PERSON_SAVED.format(person="Robert Kim"))).to_be_visible()
 
     page.get_by_role("link", name="History").click()
     newest = page.locator("ol.history > li").first

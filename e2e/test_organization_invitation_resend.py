@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.tests.factories import UserFactory
 from contacts import services
@@ -34,20 +35,20 @@ def test_failed_invitation_is_shown_and_sent_again_from_the_profile_tab(
 
     sign_in(page, "jane@example.org")
     page.wait_for_url(re.compile(re.escape(profile_path(organization)) + "$"))
-    assert page.get_by_text("Invitation failed").is_visible()
+    expect(page.get_by_text("Invitation failed")).to_be_visible()
     assert_accessible(page)
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the mailbox works again
     with page.expect_navigation():
         page.get_by_role("button", name=re.compile(r"^Send the invitation again")).click()
-    assert page.get_by_text(INVITATION_QUEUED_AGAIN.format(email="bounce@example.org")).is_visible()
-    assert page.get_by_text("Invitation queued").is_visible()
+    expect(page.get_by_text(INVITATION_QUEUED_AGAIN.format(email="bounce@example.org"))).to_be_visible()
+    expect(page.get_by_text("Invitation queued")).to_be_visible()
     assert_accessible(page)
 
     [message] = run_email_worker()
     assert message.to == ["bounce@example.org"]
     page.goto(reverse("contacts:profile", args=[organization.pk]))
-    assert page.get_by_text("Invitation sent").is_visible()
+    expect(page.get_by_text("Invitation sent")).to_be_visible()
 
 
 def test_profile_tab_with_a_pending_invitation_reads_well_on_a_phone(page, assert_accessible, organization):
@@ -56,10 +57,10 @@ def test_profile_tab_with_a_pending_invitation_reads_well_on_a_phone(page, asser
     sign_in(page, "jane@example.org")
     page.wait_for_url(re.compile(re.escape(profile_path(organization)) + "$"))
     button = page.get_by_role("button", name=re.compile(r"^Send the invitation again"))
-    assert button.is_visible()
+    expect(button).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     button.focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.get_by_text(INVITATION_QUEUED_AGAIN.format(email="nia@example.org")).is_visible()
+    expect(page.get_by_text(INVITATION_QUEUED_AGAIN.format(email="nia@example.org"))).to_be_visible()
     assert_accessible(page)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.tests.factories import InvitedUserFactory, UserFactory
 from contacts import services
@@ -70,7 +71,7 @@ def test_every_organization_page_passes_axe(page, assert_accessible, jane):
     for path in paths:
         response = page.goto(path)
         assert response.status == 200, path
-        assert page.locator("h1").count() == 1, path
+        expect(page.locator("h1"), path).to_have_count(1)
         assert_accessible(page)
 
 
@@ -80,7 +81,7 @@ def test_invalid_input_is_shown_accessibly(page, assert_accessible, jane):
     page.goto(reverse("contacts:contact_add", args=[organization.pk]))
     page.get_by_label("Email address").fill("not-an-email")
     page.get_by_role("button", name="Continue").click()
-    assert page.locator("#div_id_email").get_by_text(EMAIL_INVALID).is_visible()
+    expect(page.locator("#div_id_email").get_by_text(EMAIL_INVALID)).to_be_visible()
     assert page.get_by_label("Email address").input_value() == "not-an-email"
     assert_accessible(page)
 

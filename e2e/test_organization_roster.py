@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.tests.factories import PASSWORD, UserFactory
 from contacts import services
@@ -53,7 +54,7 @@ def test_adding_a_contact_sends_the_invitation(page, assert_accessible, organiza
 
     page.wait_for_url(re.compile(re.escape(profile_path(organization)) + "$"))
     notice = CONTACT_INVITED.format(email="nia@example.org", person="Nia New", role="Technical Contact")
-    assert page.get_by_role("status").filter(has_text=notice).is_visible()
+    expect(page.get_by_role("status").filter(has_text=notice)).to_be_visible()
     technical = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Technical Contact"))
     assert "Nia New" in technical.inner_text()
     assert "Has not set a password yet" in technical.inner_text()
@@ -83,7 +84,7 @@ def test_handing_over_the_primary_role_notifies_both(page, assert_accessible, or
 
     page.wait_for_url(re.compile(re.escape(profile_path(organization)) + "$"))
     notice = PRIMARY_TRANSFERRED.format(new="John Roe", previous="Jane Doe")
-    assert page.get_by_role("status").filter(has_text=notice).is_visible()
+    expect(page.get_by_role("status").filter(has_text=notice)).to_be_visible()
     primary = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Primary Contact"))
     assert "John Roe" in primary.inner_text()
     assert_accessible(page)
@@ -134,11 +135,11 @@ def test_removing_yourself_asks_first_and_ends_on_the_dashboard(page, assert_acc
     sign_in(page, "kim@example.org")
     page.goto(profile_path(organization))
     page.get_by_role("link", name="Remove Kim Lee from Staff").click()
-    assert page.get_by_role("alert").filter(has_text="you will lose access to Sierra CME").is_visible()
+    expect(page.get_by_role("alert").filter(has_text="you will lose access to Sierra CME")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Remove me").click()
     page.wait_for_url(re.compile(re.escape(reverse("contacts:dashboard")) + "$"))
-    assert page.get_by_role("status").filter(has_text="You are no longer a contact of Sierra CME").is_visible()
-    assert page.get_by_role("link", name=other.name, exact=True).is_visible()
-    assert page.get_by_role("link", name="Sierra CME", exact=True).count() == 0
+    expect(page.get_by_role("status").filter(has_text="You are no longer a contact of Sierra CME")).to_be_visible()
+    expect(page.get_by_role("link", name=other.name, exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Sierra CME", exact=True)).to_have_count(0)
     assert_accessible(page)

@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from contacts import services
 from contacts.models import Confirmation, Role
@@ -28,7 +29,7 @@ def test_reviewer_sees_the_charts_and_tables_that_match_the_database(page, asser
     sign_in_to_admin(page, cme_staff(REVIEWERS))
     page.goto(reverse("admin:contacts_organization_reporting_year"))
     charts = page.get_by_role("img")
-    assert charts.count() == 2
+    expect(charts).to_have_count(2)
     assert charts.first.locator("rect").count() > 1 and charts.first.bounding_box()["height"] > 100
     check_at_both_widths(page, assert_accessible, "reporting-year")
 

@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 from django_otp.oath import totp
+from playwright.sync_api import expect
 
 from accounts.services import WRONG_CODE, two_factor_key_from_text
 from accounts.tests.factories import PASSWORD, StaffUserFactory
@@ -41,7 +42,7 @@ def test_staff_member_enrols_then_signs_in_with_app_and_backup_codes(page, asser
     # Password alone: the admin sends them to enrol first.
     password_step(page, newcomer)
     page.wait_for_url(re.compile(r"/accounts/two-factor/set-up/"))
-    assert page.get_by_role("img", name="QR code for your authenticator app").is_visible()
+    expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
     check_at_both_widths(page, assert_accessible, "enrol")
     secret = page.locator("#secret").inner_text().replace(" ", "")
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)
@@ -62,7 +63,7 @@ def test_staff_member_enrols_then_signs_in_with_app_and_backup_codes(page, asser
     check_at_both_widths(page, assert_accessible, "code")
     wrong = f"{(int(app_code(secret, periods_ahead=1)) + 1) % 1_000_000:06d}"
     enter_code(page, wrong)
-    assert page.locator("#div_id_code").get_by_text(WRONG_CODE).is_visible()  # and in the error summary
+    expect(page.locator("#div_id_code").get_by_text(WRONG_CODE)).to_be_visible()  # and in the error summary
     check_at_both_widths(page, assert_accessible, "code-wrong")
     page.wait_for_timeout(1100)  # the app's codes pause for a second after a wrong one
     enter_code(page, app_code(secret, periods_ahead=1))
@@ -76,5 +77,5 @@ def test_staff_member_enrols_then_signs_in_with_app_and_backup_codes(page, asser
     sign_out_of_admin(page)
     password_step(page, newcomer)
     enter_code(page, codes[0])
-    assert page.locator("#div_id_code").get_by_text(WRONG_CODE).is_visible()  # and in the error summary
+    expect(page.locator("#div_id_code").get_by_text(WRONG_CODE)).to_be_visible()  # and in the error summary
     assert "/admin/" not in page.url.split("?")[0]
