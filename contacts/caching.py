@@ -45,6 +45,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from contacts.models import ContactRole, Organization
+from pars.context_processors import site_context
 from pars.fragments import CSRF_SLOT, csrf_filled
 
 HistoricalContactRole = ContactRole.history.model
@@ -140,8 +141,7 @@ def roster_fragment_key(organization, rows, invitations, viewer) -> str:
         _roster_template_digest(),
         organization.pk,
         viewer.pk,
-        settings.SUPPORT_EMAIL,
-        settings.ACCREDITOR_SHORT_NAME,
+        *site_context().values(),
         timezone.get_current_timezone_name(),
         get_language(),
     ]
@@ -168,7 +168,7 @@ def roster_fragment(request, organization, rows, invitations) -> str:
                 "roster": rows,
                 "invitations": invitations,
                 "viewer_pk": request.user.pk,
-                "SUPPORT_EMAIL": settings.SUPPORT_EMAIL,
+                **site_context(),
                 "csrf_input": mark_safe(CSRF_SLOT),
             },
         )

@@ -15,6 +15,7 @@ from django.urls import get_script_prefix
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from pars.context_processors import site_context
 from pars.fragments import CSRF_SLOT, csrf_filled
 
 register = template.Library()
@@ -32,20 +33,11 @@ def site_header(context):
         "two_factor_pending": bool(context.get("two_factor_pending")),
     }
     # Everything else the header shows: the accreditor, and where the site and its static files are.
-    shown = (settings.ACCREDITOR_NAME, settings.ACCREDITOR_SHORT_NAME, settings.ACCREDITOR_LOGO, settings.STATIC_URL)
-    key = (*kind.values(), *shown, get_script_prefix(), get_language())
+    shown = site_context()
+    key = (*kind.values(), *shown.values(), settings.STATIC_URL, get_script_prefix(), get_language())
     html = None if settings.DEBUG else _drawn.get(key)
     if html is None:
-        html = render_to_string(
-            HEADER_TEMPLATE,
-            {
-                **kind,
-                "ACCREDITOR_NAME": settings.ACCREDITOR_NAME,
-                "ACCREDITOR_SHORT_NAME": settings.ACCREDITOR_SHORT_NAME,
-                "ACCREDITOR_LOGO": settings.ACCREDITOR_LOGO,
-                "csrf_input": mark_safe(CSRF_SLOT),
-            },
-        )
+        html = render_to_string(HEADER_TEMPLATE, {**kind, **shown, "csrf_input": mark_safe(CSRF_SLOT)})
         if not settings.DEBUG:
             _drawn[key] = html
     return csrf_filled(context.get("request"), html)
