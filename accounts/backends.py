@@ -2,9 +2,8 @@ import functools
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.core.exceptions import ValidationError
 
-from accounts.sessions import NOT_LOADED, loaded_person
+from accounts.sessions import NOT_LOADED, loaded_person, person_pk
 from contacts.models import ACCESS_ROLES, ContactRole
 from pars.addresses import email_lookup_key
 
@@ -37,6 +36,14 @@ def person_and_access_columns() -> tuple[str, list[str]]:
     return f'"{people}".*, {holds_role} AS "may_sign_in"', params
 
 
+@functools.cache
+def _person_sql() -> tuple[str, list[str]]:
+    """The signed-in person by id, when the session did not read them along with itself."""
+    columns, params = person_and_access_columns()
+    people = get_user_model()._meta.db_table
+    return f'SELECT {columns} FROM "{people}" WHERE "{people}"."id" = %s', params
+
+
 class EmailBackend(ModelBackend):
     """Sign-in by email address, whatever its case, for people who may sign in.
 
@@ -63,16 +70,13 @@ class EmailBackend(ModelBackend):
         return user.contact_roles.filter(role__in=ACCESS_ROLES).exists()
 
     def get_user(self, user_id):
-        model = get_user_model()
-        try:
-            pk = model._meta.pk.to_python(user_id)
-        except ValidationError:
+        pk = person_pk(user_id)
+        if pk is None:
             return None
         user = loaded_person(pk)
         if user is NOT_LOADED:
-            columns, params = person_and_access_columns()
-            sql = f'SELECT {columns} FROM "{model._meta.db_table}" WHERE "{model._meta.db_table}"."id" = %s'
-            user = next(iter(model._default_manager.raw(sql, [*params, pk])), None)
+            sql, params = _person_sql()
+            user = next(iter(get_user_model()._default_manager.raw(sql, [*params, pk])), None)
         return user if user is not None and self.user_can_authenticate(user) else None
 
 

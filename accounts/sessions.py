@@ -10,6 +10,7 @@ session's own data names. Everything else (saving, rotating the key, expiry,
 clearsessions) is Django's.
 """
 
+import functools
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -36,25 +37,15 @@ class SessionStore(db.SessionStore):
 
     def create_model_instance(self, data):
         instance = super().create_model_instance(data)
-        instance.person_id = _person_id(data)
+        instance.person_id = person_pk(data.get(SESSION_KEY))
         return instance
 
     def load(self):
         """The session's data, or {} (and no key, so a new one is made) when it is missing or expired."""
         if self.session_key is None:
             return {}
-        from accounts.backends import person_and_access_columns
-
         connection = connections[router.db_for_read(self.model)]
-        columns, params = person_and_access_columns()
-        sessions = connection.ops.quote_name(self.model._meta.db_table)
-        people = connection.ops.quote_name(get_user_model()._meta.db_table)
-        sql = (
-            f'SELECT {columns}, {sessions}."session_data" AS "session_data_",'
-            f' {sessions}."person_id" AS "session_person_id_"'
-            f' FROM {sessions} LEFT JOIN {people} ON {people}."id" = {sessions}."person_id"'
-            f' WHERE {sessions}."session_key" = %s AND {sessions}."expire_date" > %s'
-        )
+        sql, params = _session_and_person_sql()
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         rows = get_user_model()._default_manager.db_manager(connection.alias).raw(sql, [*params, self.session_key, now])
         row = next(iter(rows), None)
@@ -65,10 +56,28 @@ class SessionStore(db.SessionStore):
         return self.decode(row.session_data_)
 
 
-def _person_id(data) -> int | None:
+@functools.cache
+def _session_and_person_sql() -> tuple[str, list[str]]:
+    """The one query of load(), with its parameters before the key and the time: the same on every request."""
+    from accounts.backends import person_and_access_columns
+    from accounts.models import Session
+
+    columns, params = person_and_access_columns()
+    sessions, people = Session._meta.db_table, get_user_model()._meta.db_table
+    sql = (
+        f'SELECT {columns}, "{sessions}"."session_data" AS "session_data_",'
+        f' "{sessions}"."person_id" AS "session_person_id_"'
+        f' FROM "{sessions}" LEFT JOIN "{people}" ON "{people}"."id" = "{sessions}"."person_id"'
+        f' WHERE "{sessions}"."session_key" = %s AND "{sessions}"."expire_date" > %s'
+    )
+    return sql, params
+
+
+def person_pk(value) -> int | None:
+    """The primary key a session's user id names, or None when it is not one (it names nobody)."""
     try:
-        return get_user_model()._meta.pk.to_python(data.get(SESSION_KEY))
-    except ValidationError:  # not an id: names nobody
+        return get_user_model()._meta.pk.to_python(value)
+    except ValidationError:
         return None
 
 
