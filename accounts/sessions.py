@@ -44,16 +44,21 @@ class SessionStore(db.SessionStore):
         """The session's data, or {} (and no key, so a new one is made) when it is missing or expired."""
         if self.session_key is None:
             return {}
-        connection = connections[router.db_for_read(self.model)]
+        from accounts.backends import person_from_row
+
+        alias = router.db_for_read(self.model)
+        connection = connections[alias]
         sql, params = _session_and_person_sql()
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        rows = get_user_model()._default_manager.db_manager(connection.alias).raw(sql, [*params, self.session_key, now])
-        row = next(iter(rows), None)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, self.session_key, now])
+            row = cursor.fetchone()
         if row is None:
             self._session_key = None
             return {}
-        self.person_loaded = (row.session_person_id_, row if row.pk is not None else None)
-        return self.decode(row.session_data_)
+        *person_row, session_data, person_id = row
+        self.person_loaded = (person_id, person_from_row(alias, person_row))
+        return self.decode(session_data)
 
 
 @functools.cache
@@ -65,8 +70,7 @@ def _session_and_person_sql() -> tuple[str, list[str]]:
     columns, params = person_and_access_columns()
     sessions, people = Session._meta.db_table, get_user_model()._meta.db_table
     sql = (
-        f'SELECT {columns}, "{sessions}"."session_data" AS "session_data_",'
-        f' "{sessions}"."person_id" AS "session_person_id_"'
+        f'SELECT {columns}, "{sessions}"."session_data", "{sessions}"."person_id"'
         f' FROM "{sessions}" LEFT JOIN "{people}" ON "{people}"."id" = "{sessions}"."person_id"'
         f' WHERE "{sessions}"."session_key" = %s AND "{sessions}"."expire_date" > %s'
     )

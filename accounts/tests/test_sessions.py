@@ -182,6 +182,29 @@ def test_a_session_saved_before_the_column_existed_still_signs_its_person_in_and
     assert session_row(client).person == provider
 
 
+def person_values(person) -> dict:
+    return {field.attname: getattr(person, field.attname) for field in person._meta.concrete_fields}
+
+
+@pytest.mark.parametrize("with_the_session", [True, False], ids=["read with the session", "read alone"])
+def test_the_signed_in_person_is_the_person_the_orm_reads_field_for_field(client, provider, with_the_session):
+    """The person is built from the written-out query's row: dates must be dates, not SQLite's text."""
+    client.force_login(provider)
+    if not with_the_session:
+        Session.objects.filter(person=provider).update(person=None)
+    user = client.get(PROFILE).wsgi_request.user
+    stored = type(provider).objects.get(pk=provider.pk)
+
+    assert person_values(user) == person_values(stored)
+    assert stored.last_login is not None and user.last_login.tzinfo is not None
+    # Saving the person read with the session updates their row, as saving the ORM's would.
+    people = type(stored).objects.count()
+    user.first_name = "Janet"
+    user.save(update_fields=["first_name"])
+    assert type(stored).objects.count() == people
+    assert type(stored).objects.get(pk=provider.pk).first_name == "Janet"
+
+
 def test_a_session_row_naming_someone_else_than_its_data_is_not_trusted(client, provider):
     client.force_login(provider)
     someone_else = provider_user(email="someone.else@example.org")
