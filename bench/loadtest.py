@@ -8,7 +8,7 @@ It seeds N organizations (BENCH_ORGS, default 10,000; bulk inserts, each with
 exactly one primary) plus four organizations made through the services (3-
 and 40-person rosters, one with 5,000 entries of history, one for edits), starts gunicorn on 127.0.0.1 with
 production settings (DJANGO_DEBUG=0, a throwaway SECRET_KEY, the manifest
-static files, PARS_BENCH_VIEWS=1 for the two reference pages and the SQL
+static files, PARS_BENCH_VIEWS=1 for the reference pages and the SQL
 count header), and drives every page with wrk in interleaved rounds: every
 page once per round, so a page's ratio to the bare view and to the floor page
 compares figures measured seconds apart. It prints one table (medians of the
@@ -265,6 +265,7 @@ def pages(ids: dict, me: str, admin: str) -> list[dict]:
     )
     return [
         {"label": "bare view", "path": "/bench/bare"},
+        {"label": "signed in, no layout", "path": "/bench/signed-in", "cookie": me},
         {"label": "floor page (signed in)", "path": "/bench/floor", "cookie": me},
         {"label": "sign-in page", "path": "/accounts/sign-in/"},
         {"label": "dashboard", "path": "/organizations/", "cookie": me},
@@ -358,9 +359,14 @@ def wrk(page: dict, seconds: int, script_dir: Path) -> dict:
     return result
 
 
+# Measured in every run, whatever LOADTEST_PAGES chooses: the bare view, the floor page, and between them
+# the cost of signing in alone (pars.bench).
+REFERENCES = ("bare view", "signed in, no layout", "floor page (signed in)")
+
+
 def measure(all_pages: list[dict], master: int) -> None:
     wanted = [p.strip() for p in os.environ.get("LOADTEST_PAGES", "").split(",") if p.strip()]
-    chosen = [p for p in all_pages if p["label"] in ("bare view", "floor page (signed in)")]
+    chosen = [p for p in all_pages if p["label"] in REFERENCES]
     chosen += [p for p in all_pages if p not in chosen and (not wanted or p["label"].startswith(tuple(wanted)))]
     for page in chosen:
         status, _ = fetch(page)

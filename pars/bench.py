@@ -2,13 +2,16 @@
 
 The load test rates every page against two references served by the same
 stack: a bare view (the middleware and nothing else) and a signed-in "floor"
-page (the base layout, no data). Neither URL exists in a normal deployment.
+page (the base layout, no data). A third stands between them, a signed-in
+person's bare view (session and person loaded, no layout), so the table shows
+what signing in costs and what the layout costs. None of these URLs exists in
+a normal deployment.
 """
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
 from django.http import HttpResponse
-from django.views.generic import TemplateView
+from django.views.generic import TemplateView, View
 
 SQL_COUNT_HEADER = "X-SQL-Statements"
 
@@ -16,6 +19,13 @@ SQL_COUNT_HEADER = "X-SQL-Statements"
 def bare(request):
     """Anyone: the stack's own cost, with the same middleware as every page."""
     return HttpResponse(b"ok", content_type="text/plain")
+
+
+class SignedInView(LoginRequiredMixin, View):
+    """A signed-in person: the bare view after the session and the person are loaded, no layout."""
+
+    def get(self, request):
+        return HttpResponse(b"ok", content_type="text/plain")
 
 
 class FloorView(LoginRequiredMixin, TemplateView):

@@ -30,6 +30,7 @@ if settings.ANYMAIL["WEBHOOK_SECRET"]:
 if settings.PARS_BENCH_VIEWS:
     urlpatterns += [
         path("bench/bare", bench.bare, name="bench_bare"),
+        path("bench/signed-in", bench.SignedInView.as_view(), name="bench_signed_in"),
         path("bench/floor", bench.FloorView.as_view(), name="bench_floor"),
     ]
 
