@@ -18,9 +18,10 @@ class RefuseNulInQueryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith(reverse("admin:index")) and any(
+        # The query string first: almost never a NUL, and cheaper to read than reversing the admin's URL.
+        if any(
             "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
-        ):
+        ) and request.path.startswith(reverse("admin:index")):
             body = render_to_string("400.html", {"message": NUL_IN_QUERY}, request=request)
             return HttpResponseBadRequest(body)
         return self.get_response(request)
